@@ -1,0 +1,134 @@
+//! Emits the user's function unchanged plus its hidden route constant.
+//!
+//! For `#[route("GET /users/{id}")] fn user(id: u64) -> String` the output is
+//! the function and, next to it,
+//!
+//! ```text
+//! #[doc(hidden)]
+//! const __pool_server_route_user: ::pool_server::__private::Route = {
+//!     fn handler(cx: &RequestContext<'_>) -> Response {
+//!         let arg0 = match path_param::<u64>(cx, 0, "id", "u64") { Ok(v) => v, Err(r) => return r };
+//!         into_response(user(arg0))
+//!     }
+//!     fn requirements(needs: &mut Requirements) {}
+//!     Route::new("GET", "/users/{id}", &[Segment::Static("users"), Segment::Param],
+//!                concat!(module_path!(), "::user"), handler, requirements)
+//! };
+//! ```
+//!
+//! Paths go through `::pool_server::__private` only. Each argument's code is
+//! spanned on its type, so a type that is not an extractor (or not `FromStr`)
+//! is reported on the user's line.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
+use syn::{ItemFn, LitStr, ReturnType};
+
+use crate::args::{Arg, ArgKind};
+use crate::route::{RouteSpec, Segment};
+
+/// The prefix of the hidden constant that `routes![name]` refers to.
+pub(crate) const COMPANION_PREFIX: &str = "__pool_server_route_";
+
+pub(crate) fn route(item: &ItemFn, spec: &RouteSpec, lit: &LitStr, args: &[Arg]) -> TokenStream {
+    let private = quote!(::pool_server::__private);
+    let fn_name = &item.sig.ident;
+    let companion = format_ident!("{}{}", COMPANION_PREFIX, fn_name);
+    let vis = &item.vis;
+    let cfgs = item.attrs.iter().filter(|attr| attr.path().is_ident("cfg"));
+
+    let mut bindings = Vec::with_capacity(args.len());
+    let mut call_args = Vec::with_capacity(args.len());
+    let mut requirements = Vec::new();
+    for (i, arg) in args.iter().enumerate() {
+        let var = format_ident!("__pool_server_arg_{}", i);
+        let ty = &arg.ty;
+        let span = ty.span();
+        let value = match &arg.kind {
+            ArgKind::Param { index, name } => {
+                let type_name = LitStr::new(&type_text(ty), Span::call_site());
+                quote_spanned! {span=>
+                    #private::path_param::<#ty>(__cx, #index, #name, #type_name)
+                }
+            }
+            ArgKind::Extractor => {
+                requirements.push(quote_spanned! {span=>
+                    <#ty as #private::FromRequest<'_>>::requirements(__needs);
+                });
+                quote_spanned! {span=>
+                    <#ty as #private::FromRequest<'_>>::from_request(__cx)
+                }
+            }
+        };
+        bindings.push(quote! {
+            let #var = match #value {
+                ::core::result::Result::Ok(value) => value,
+                ::core::result::Result::Err(rejection) => return rejection,
+            };
+        });
+        call_args.push(var);
+    }
+
+    let output_span = match &item.sig.output {
+        ReturnType::Default => fn_name.span(),
+        ReturnType::Type(_, ty) => ty.span(),
+    };
+    let respond = quote_spanned! {output_span=>
+        #private::into_response(#fn_name(#(#call_args),*))
+    };
+    let needs = if requirements.is_empty() {
+        quote!(_: &mut #private::Requirements)
+    } else {
+        quote!(__needs: &mut #private::Requirements)
+    };
+
+    let method = &spec.method;
+    let path = LitStr::new(&spec.path, lit.span());
+    let segments = spec.segments.iter().map(|segment| match segment {
+        Segment::Static(text) => quote!(#private::Segment::Static(#text)),
+        Segment::Param(_) => quote!(#private::Segment::Param),
+        Segment::Wildcard(_) => quote!(#private::Segment::Wildcard),
+    });
+    let name = fn_name.to_string();
+
+    let mut tokens = item.to_token_stream();
+    tokens.extend(quote! {
+        #(#cfgs)*
+        #[doc(hidden)]
+        #[allow(non_upper_case_globals)]
+        #vis const #companion: #private::Route = {
+            fn __pool_server_handler(
+                __cx: &#private::RequestContext<'_>,
+            ) -> ::pool_server::Response {
+                #(#bindings)*
+                #respond
+            }
+            fn __pool_server_requirements(#needs) {
+                #(#requirements)*
+            }
+            #private::Route::new(
+                #method,
+                #path,
+                &[#(#segments),*],
+                ::core::concat!(::core::module_path!(), "::", #name),
+                __pool_server_handler,
+                __pool_server_requirements,
+            )
+        };
+    });
+    tokens
+}
+
+/// The type as written, compacted for a message (`std::net::IpAddr`, not
+/// `std :: net :: IpAddr`).
+fn type_text(ty: &syn::Type) -> String {
+    quote!(#ty)
+        .to_string()
+        .replace(" :: ", "::")
+        .replace(":: ", "::")
+        .replace(" <", "<")
+        .replace("< ", "<")
+        .replace(" >", ">")
+        .replace(" ,", ",")
+}

@@ -1,0 +1,274 @@
+//! Request body framing: `Content-Length` and chunked decoding (RFC 9112 §6-7),
+//! incremental and free of I/O. Decoders consume raw bytes from the front of a
+//! buffer and append the decoded body to a `Vec`.
+
+use crate::parse::RequestError;
+
+/// How the body of a request is delimited, decided from its head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyKind {
+    Empty,
+    Length(usize),
+    Chunked,
+}
+
+/// Longest chunk-size line we accept, extensions included. hyper allows a
+/// similar amount; extensions carry nothing we use.
+const CHUNK_SIZE_LINE_LIMIT: usize = 4096;
+
+/// Decodes one request body as its bytes arrive.
+#[derive(Debug)]
+pub(crate) struct BodyDecoder {
+    kind: Kind,
+}
+
+#[derive(Debug)]
+enum Kind {
+    Length { remaining: usize },
+    Chunked(Chunked),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Chunked {
+    /// Waiting for a complete chunk-size line; `scanned` bytes hold no LF.
+    Size {
+        scanned: usize,
+    },
+    Data {
+        remaining: usize,
+    },
+    /// The CRLF after a chunk's data.
+    DataEnd,
+    /// The trailer section after the last chunk; `scanned` as for `Size`.
+    Trailers {
+        scanned: usize,
+    },
+    Done,
+}
+
+/// Progress of one [`BodyDecoder::decode`] call.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Decoded {
+    /// Raw bytes used from the front of the input.
+    pub(crate) consumed: usize,
+    /// The whole body has been decoded.
+    pub(crate) done: bool,
+}
+
+impl BodyDecoder {
+    pub(crate) fn length(n: usize) -> BodyDecoder {
+        BodyDecoder {
+            kind: Kind::Length { remaining: n },
+        }
+    }
+
+    pub(crate) fn chunked() -> BodyDecoder {
+        BodyDecoder {
+            kind: Kind::Chunked(Chunked::Size { scanned: 0 }),
+        }
+    }
+
+    /// Decodes what it can from `input`, appending body bytes to `body`.
+    /// `max_body` bounds the decoded size and `max_trailers` the trailer section.
+    pub(crate) fn decode(
+        &mut self,
+        input: &[u8],
+        body: &mut Vec<u8>,
+        max_body: usize,
+        max_trailers: usize,
+    ) -> Result<Decoded, RequestError> {
+        match &mut self.kind {
+            Kind::Length { remaining } => {
+                let n = (*remaining).min(input.len());
+                body.extend_from_slice(&input[..n]);
+                *remaining -= n;
+                Ok(Decoded {
+                    consumed: n,
+                    done: *remaining == 0,
+                })
+            }
+            Kind::Chunked(state) => decode_chunked(state, input, body, max_body, max_trailers),
+        }
+    }
+}
+
+fn decode_chunked(
+    state: &mut Chunked,
+    input: &[u8],
+    body: &mut Vec<u8>,
+    max_body: usize,
+    max_trailers: usize,
+) -> Result<Decoded, RequestError> {
+    const BAD: RequestError = RequestError::Malformed("invalid chunked body");
+    let mut pos = 0;
+    loop {
+        let rest = &input[pos..];
+        match *state {
+            Chunked::Size { scanned } => {
+                let Some(lf) = rest[scanned..].iter().position(|&b| b == b'\n') else {
+                    if rest.len() > CHUNK_SIZE_LINE_LIMIT {
+                        return Err(BAD);
+                    }
+                    *state = Chunked::Size {
+                        scanned: rest.len(),
+                    };
+                    break;
+                };
+                let line = &rest[..scanned + lf + 1];
+                // httparse accepts any byte in an extension, LF included; we
+                // demand CRLF and give it exactly one line.
+                if line.len() > CHUNK_SIZE_LINE_LIMIT || !line.ends_with(b"\r\n") {
+                    return Err(BAD);
+                }
+                let size = match httparse::parse_chunk_size(line) {
+                    Ok(httparse::Status::Complete((used, size))) if used == line.len() => size,
+                    _ => return Err(BAD),
+                };
+                if size > max_body.saturating_sub(body.len()) as u64 {
+                    return Err(RequestError::BodyTooLarge);
+                }
+                pos += line.len();
+                *state = match size {
+                    0 => Chunked::Trailers { scanned: 0 },
+                    n => Chunked::Data {
+                        remaining: n as usize,
+                    },
+                };
+            }
+            Chunked::Data { remaining } => {
+                let n = remaining.min(rest.len());
+                body.extend_from_slice(&rest[..n]);
+                pos += n;
+                if n < remaining {
+                    *state = Chunked::Data {
+                        remaining: remaining - n,
+                    };
+                    break;
+                }
+                *state = Chunked::DataEnd;
+            }
+            Chunked::DataEnd => match rest {
+                [b'\r', b'\n', ..] => {
+                    pos += 2;
+                    *state = Chunked::Size { scanned: 0 };
+                }
+                [] | [b'\r'] => break,
+                _ => return Err(BAD),
+            },
+            Chunked::Trailers { scanned } => {
+                // Trailer fields are read and dropped: a server must not let them
+                // change how the request was framed or routed (RFC 9110 §6.5.1).
+                if rest.starts_with(b"\r\n") {
+                    pos += 2;
+                    *state = Chunked::Done;
+                    continue;
+                }
+                let from = scanned.saturating_sub(3);
+                match rest[from..].windows(4).position(|w| w == b"\r\n\r\n") {
+                    Some(i) => {
+                        pos += from + i + 4;
+                        *state = Chunked::Done;
+                    }
+                    None if rest.len() > max_trailers => return Err(RequestError::HeadTooLarge),
+                    None => {
+                        *state = Chunked::Trailers {
+                            scanned: rest.len(),
+                        };
+                        break;
+                    }
+                }
+            }
+            Chunked::Done => break,
+        }
+    }
+    Ok(Decoded {
+        consumed: pos,
+        done: *state == Chunked::Done,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `input` to a chunked decoder in pieces of `step` bytes, keeping
+    /// unconsumed bytes as a real connection does.
+    fn chunked(input: &[u8], step: usize) -> Result<(Vec<u8>, usize), RequestError> {
+        let mut dec = BodyDecoder::chunked();
+        let mut body = Vec::new();
+        let mut buf = Vec::new();
+        let mut used = 0;
+        for piece in input.chunks(step) {
+            buf.extend_from_slice(piece);
+            let d = dec.decode(&buf, &mut body, 1024, 1024)?;
+            buf.drain(..d.consumed);
+            used += d.consumed;
+            if d.done {
+                return Ok((body, used));
+            }
+        }
+        Err(RequestError::Malformed("incomplete"))
+    }
+
+    #[test]
+    fn chunked_bodies_decode_whole_and_byte_by_byte() {
+        let input = b"5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: a\r\n\r\nNEXT";
+        for step in [input.len(), 1, 2, 7] {
+            let (body, used) = chunked(input, step).unwrap();
+            assert_eq!(body, b"hello world", "step {step}");
+            assert_eq!(used, input.len() - 4, "step {step}");
+        }
+    }
+
+    #[test]
+    fn empty_chunked_body_without_trailers() {
+        assert_eq!(chunked(b"0\r\n\r\n", 1).unwrap(), (vec![], 5));
+    }
+
+    #[test]
+    fn bad_chunked_framing_is_refused() {
+        let cases: [&[u8]; 6] = [
+            b"x\r\nhello\r\n0\r\n\r\n",
+            b"5\r\nhelloXX0\r\n\r\n",
+            b"5\nhello\r\n0\r\n\r\n",
+            b"-5\r\nhello\r\n0\r\n\r\n",
+            b"fffffffffffffffff\r\n",
+            b"5;a\nb\r\nhello\r\n0\r\n\r\n",
+        ];
+        for input in cases {
+            assert!(chunked(input, input.len()).is_err(), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn chunked_body_over_the_limit_is_413_before_its_data() {
+        assert_eq!(chunked(b"801\r\n", 64), Err(RequestError::BodyTooLarge));
+        assert_eq!(
+            chunked(b"400\r\n", 64).map(|_| ()),
+            Err(RequestError::Malformed("incomplete"))
+        );
+    }
+
+    #[test]
+    fn length_bodies_stop_at_their_length() {
+        let mut dec = BodyDecoder::length(5);
+        let mut body = Vec::new();
+        let d = dec.decode(b"hel", &mut body, 10, 10).unwrap();
+        assert_eq!(
+            d,
+            Decoded {
+                consumed: 3,
+                done: false
+            }
+        );
+        let d = dec.decode(b"loGET", &mut body, 10, 10).unwrap();
+        assert_eq!(
+            d,
+            Decoded {
+                consumed: 2,
+                done: true
+            }
+        );
+        assert_eq!(body, b"hello");
+    }
+}

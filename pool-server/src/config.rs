@@ -1,0 +1,117 @@
+//! Limits and timeouts, each with its documented default.
+//!
+//! Every limit protects the server from one kind of client: the status code
+//! named on each constant is what a client that crosses it receives.
+
+use std::time::Duration;
+
+use crate::Error;
+
+/// Largest request head (request line plus headers) in bytes: 16 KiB.
+/// Past it the client gets 431, or 414 when the request line alone is longer.
+pub const DEFAULT_MAX_HEAD_SIZE: usize = 16 * 1024;
+/// Most header fields in one request: 100. Past it the client gets 431.
+pub const DEFAULT_MAX_HEADERS: usize = 100;
+/// Largest request body in bytes, after chunked decoding: 2 MiB.
+/// Past it the client gets 413, answered from the head alone when it carries
+/// `Content-Length`.
+pub const DEFAULT_MAX_BODY_SIZE: usize = 2 * 1024 * 1024;
+/// Time a client has to send a whole request head once it has begun: 10 s.
+/// Past it the client gets 408 (this is what stops slowloris).
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest pause between two reads of a request body: 30 s. Past it: 408.
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long an idle keep-alive connection is kept open: 60 s; then it is
+/// closed without a response. Idle connections hold no worker, so this can be long.
+pub const DEFAULT_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest pause while a client does not read a pending response: 30 s;
+/// then the connection is closed.
+pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Most open connections: 16,384. Past it the server stops accepting until
+/// one closes (new clients wait in the kernel's backlog).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 16 * 1024;
+/// Requests waiting for a worker: 1,024. Past it the server answers 503 with
+/// `Retry-After` itself, without a worker.
+pub const DEFAULT_QUEUE_CAPACITY: usize = 1024;
+/// How long a graceful shutdown waits for in-flight requests: 30 s.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Header arrays live on the stack while parsing, so the count is capped.
+pub(crate) const MAX_HEADERS_CAP: usize = 1024;
+
+/// The limits in force for one server; built and checked by the builder.
+#[derive(Debug, Clone)]
+pub(crate) struct Limits {
+    pub(crate) max_head_size: usize,
+    pub(crate) max_headers: usize,
+    pub(crate) max_body_size: usize,
+    pub(crate) header_read_timeout: Duration,
+    pub(crate) body_read_timeout: Duration,
+    pub(crate) keep_alive_timeout: Duration,
+    pub(crate) write_timeout: Duration,
+    pub(crate) max_connections: usize,
+    pub(crate) queue_capacity: usize,
+    pub(crate) shutdown_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_head_size: DEFAULT_MAX_HEAD_SIZE,
+            max_headers: DEFAULT_MAX_HEADERS,
+            max_body_size: DEFAULT_MAX_BODY_SIZE,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            keep_alive_timeout: DEFAULT_KEEP_ALIVE_TIMEOUT,
+            write_timeout: DEFAULT_WRITE_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            queue_capacity: DEFAULT_QUEUE_CAPACITY,
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+        }
+    }
+}
+
+impl Limits {
+    /// Rejects settings that would make the server useless or unsafe.
+    pub(crate) fn validate(&self) -> Result<(), Error> {
+        // The smallest head worth serving: "GET / HTTP/1.1\r\n\r\n" is 18 bytes.
+        if self.max_head_size < 32 {
+            return Err(Error::config("max_head_size must be at least 32 bytes"));
+        }
+        if self.max_headers == 0 || self.max_headers > MAX_HEADERS_CAP {
+            return Err(Error::config("max_headers must be between 1 and 1024"));
+        }
+        if self.max_connections == 0 {
+            return Err(Error::config("max_connections must be at least 1"));
+        }
+        if self.queue_capacity == 0 {
+            return Err(Error::config("queue_capacity must be at least 1"));
+        }
+        let timeouts = [
+            self.header_read_timeout,
+            self.body_read_timeout,
+            self.keep_alive_timeout,
+            self.write_timeout,
+        ];
+        if timeouts.iter().any(Duration::is_zero) {
+            return Err(Error::config("timeouts must be longer than zero"));
+        }
+        Ok(())
+    }
+
+    /// How often the event loop looks for expired deadlines: a tenth of the
+    /// shortest timeout, between 10 ms and 1 s, so a deadline fires at most
+    /// 10% late without waking an idle server more than once a second.
+    pub(crate) fn tick(&self) -> Duration {
+        let shortest = [
+            self.header_read_timeout,
+            self.body_read_timeout,
+            self.keep_alive_timeout,
+            self.write_timeout,
+        ]
+        .into_iter()
+        .min()
+        .unwrap_or(Duration::from_secs(1));
+        (shortest / 10).clamp(Duration::from_millis(10), Duration::from_secs(1))
+    }
+}

@@ -1,0 +1,576 @@
+//! One connection's buffers and state machine. The event loop calls
+//! [`Conn::advance`] whenever the connection may make progress; a worker
+//! calls [`Conn::serve`] once complete requests are queued. Whoever holds the
+//! `Conn` value owns the connection: it is never shared.
+
+use std::collections::VecDeque;
+use std::io::{self, Read, Write};
+use std::mem;
+use std::net::{Shutdown, SocketAddr};
+use std::panic::{self, AssertUnwindSafe};
+use std::time::{Duration, Instant};
+
+use http::{Method, StatusCode, Version};
+use mio::net::TcpStream;
+
+use crate::body::{BodyDecoder, BodyKind};
+use crate::config::Limits;
+use crate::encode::{self, Persist};
+use crate::parse::{find_head_end, head_too_large, parse_head, RequestError};
+use crate::pool::panic_message;
+use crate::server::Handler;
+use crate::{Request, Response};
+
+/// Requests framed ahead of their answers on one connection; more stay
+/// unparsed in the buffer until these are answered, which bounds the memory a
+/// pipelining client can make us hold.
+const MAX_PIPELINE: usize = 32;
+/// After an error response, how long we keep reading and discarding what the
+/// client still sends, so closing does not reset the connection before it has
+/// read the response (a lingering close, as nginx and Apache do).
+const LINGER_TIME: Duration = Duration::from_secs(2);
+const LINGER_BYTES: usize = 256 * 1024;
+/// Buffers larger than this are released when a connection goes idle, so an
+/// idle connection costs a few hundred bytes whatever it carried before.
+const KEEP_BUFFER: usize = 16 * 1024;
+
+pub(crate) struct Conn {
+    stream: TcpStream,
+    /// The connection's slot in the event loop, and its poll token.
+    pub(crate) key: usize,
+    peer_addr: SocketAddr,
+    /// Bytes read and not yet framed into a request.
+    read_buf: Vec<u8>,
+    reading: Reading,
+    /// `read_buf` may hold requests that `frame` has not looked at yet.
+    unframed: bool,
+    /// Complete requests waiting for a worker, in arrival order.
+    ready: Pipeline,
+    /// A refused request, answered after the ready ones; then the connection closes.
+    refusal: Option<RequestError>,
+    /// Response bytes, written from `written` on.
+    write_buf: Vec<u8>,
+    written: usize,
+    /// When output last stalled, or the connection last went idle.
+    since: Instant,
+    /// Close once `write_buf` is flushed.
+    closing: bool,
+    /// A request was refused: the client may still be sending its body.
+    refused: bool,
+    /// Our side is shut down for writing; we discard input until EOF.
+    lingering: Option<usize>,
+    /// The socket may hold unread bytes: readiness is edge-triggered, so this
+    /// stays set until a read comes back short or would block.
+    pub(crate) maybe_readable: bool,
+    /// The client closed its side (EOF).
+    peer_closed: bool,
+    /// A write failed: the connection is dead.
+    broken: bool,
+}
+
+/// What the reading side is doing.
+enum Reading {
+    /// Between requests: nothing of the next one has arrived.
+    Idle,
+    /// Part of a head has arrived.
+    Head { started: Instant, scanned: usize },
+    /// The head is parsed; the body is arriving.
+    Body {
+        request: Box<Request>,
+        keep_alive: bool,
+        decoder: BodyDecoder,
+        body: Vec<u8>,
+        last_progress: Instant,
+        /// The client waits for `100 Continue`, which is not sent yet.
+        continue_due: bool,
+    },
+    /// No more requests are read: after `Connection: close`, EOF or a refusal.
+    Done,
+}
+
+/// A complete request and whether its client wants the connection kept.
+struct Exchange {
+    request: Request,
+    keep_alive: bool,
+}
+
+/// A FIFO of exchanges that holds the usual single one inline, so a
+/// connection allocates for this only when a client pipelines.
+#[derive(Default)]
+struct Pipeline {
+    first: Option<Exchange>,
+    rest: VecDeque<Exchange>,
+}
+
+impl Pipeline {
+    fn push(&mut self, ex: Exchange) {
+        if self.first.is_none() && self.rest.is_empty() {
+            self.first = Some(ex);
+        } else {
+            self.rest.push_back(ex);
+        }
+    }
+
+    fn pop(&mut self) -> Option<Exchange> {
+        self.first.take().or_else(|| self.rest.pop_front())
+    }
+
+    fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.rest.len()
+    }
+
+    fn clear(&mut self) {
+        self.first = None;
+        self.rest = VecDeque::new();
+    }
+}
+
+/// What the event loop should do with a connection after [`Conn::advance`].
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Next {
+    /// Complete requests are queued: hand the connection to a worker.
+    Dispatch,
+    /// Nothing to do until the socket is ready again or a deadline passes.
+    Wait,
+    /// The connection is finished: drop it.
+    Close,
+}
+
+/// What the event loop lends [`Conn::advance`].
+pub(crate) struct LoopCx<'a> {
+    pub(crate) limits: &'a Limits,
+    pub(crate) scratch: &'a mut [u8],
+    pub(crate) now: Instant,
+    pub(crate) draining: bool,
+}
+
+impl Conn {
+    pub(crate) fn new(stream: TcpStream, key: usize, peer_addr: SocketAddr, now: Instant) -> Conn {
+        Conn {
+            stream,
+            key,
+            peer_addr,
+            read_buf: Vec::new(),
+            reading: Reading::Idle,
+            unframed: false,
+            ready: Pipeline::default(),
+            refusal: None,
+            write_buf: Vec::new(),
+            written: 0,
+            since: now,
+            closing: false,
+            refused: false,
+            lingering: None,
+            // Registration reports data that is already waiting, so there is
+            // no need to try a read before the first event.
+            maybe_readable: false,
+            peer_closed: false,
+            broken: false,
+        }
+    }
+
+    pub(crate) fn stream(&mut self) -> &mut TcpStream {
+        &mut self.stream
+    }
+
+    /// Moves the connection as far as it can go without blocking: flush
+    /// output, read and frame requests, answer refusals, and say what next.
+    pub(crate) fn advance(&mut self, cx: &mut LoopCx<'_>) -> Next {
+        loop {
+            if self.broken {
+                return Next::Close;
+            }
+            if self.written < self.write_buf.len() {
+                match self.flush() {
+                    Ok(true) => self.since = cx.now,
+                    Ok(false) => return Next::Wait,
+                    Err(_) => return Next::Close,
+                }
+            }
+            if self.lingering.is_some() {
+                return self.discard(cx.scratch);
+            }
+            if self.closing {
+                return self.close_or_linger(cx.now);
+            }
+            if self.ready.len() > 0 {
+                return Next::Dispatch;
+            }
+            if let Some(err) = self.refusal.take() {
+                self.answer_refusal(err);
+                continue;
+            }
+            if let Reading::Body { continue_due, .. } = &mut self.reading {
+                if mem::take(continue_due) {
+                    self.write_buf.extend_from_slice(encode::CONTINUE);
+                    continue;
+                }
+            }
+            match self.reading {
+                Reading::Done => {
+                    self.closing = true;
+                    continue;
+                }
+                Reading::Idle if cx.draining && self.read_buf.is_empty() => return Next::Close,
+                Reading::Idle if self.read_buf.is_empty() => self.release_buffers(),
+                _ => {}
+            }
+            if self.unframed {
+                self.frame(cx.limits, cx.now);
+                continue;
+            }
+            if !self.maybe_readable {
+                return Next::Wait;
+            }
+            match self.fill(cx.scratch) {
+                Ok(()) => self.unframed = true,
+                Err(_) => return Next::Close,
+            }
+        }
+    }
+
+    /// When the connection must be looked at again if nothing happens.
+    pub(crate) fn deadline(&self, limits: &Limits) -> Instant {
+        if self.lingering.is_some() {
+            self.since + LINGER_TIME
+        } else if self.written < self.write_buf.len() {
+            self.since + limits.write_timeout
+        } else {
+            match &self.reading {
+                Reading::Head { started, .. } => *started + limits.header_read_timeout,
+                Reading::Body { last_progress, .. } => *last_progress + limits.body_read_timeout,
+                Reading::Idle | Reading::Done => self.since + limits.keep_alive_timeout,
+            }
+        }
+    }
+
+    /// Called when [`deadline`](Self::deadline) has passed: a client too slow
+    /// to send its request gets 408; anything else is closed.
+    pub(crate) fn expire(&mut self, cx: &mut LoopCx<'_>) -> Next {
+        let reading = matches!(self.reading, Reading::Head { .. } | Reading::Body { .. });
+        if self.lingering.is_some() || self.written < self.write_buf.len() || !reading {
+            return Next::Close;
+        }
+        self.reading = Reading::Done;
+        self.refusal = Some(RequestError::Timeout);
+        self.advance(cx)
+    }
+
+    /// Replaces the queued requests by a 503 (the pool had no room).
+    pub(crate) fn shed(&mut self, cx: &mut LoopCx<'_>) -> Next {
+        self.ready.clear();
+        self.refusal = None;
+        self.reading = Reading::Done;
+        encode::overloaded(&mut self.write_buf);
+        self.closing = true;
+        self.advance(cx)
+    }
+
+    /// Answers every queued request with `handler`, in order, then writes what
+    /// it can without blocking. Runs on a worker.
+    pub(crate) fn serve(&mut self, handler: &Handler, draining: bool) {
+        while let Some(Exchange {
+            request,
+            keep_alive,
+        }) = self.ready.pop()
+        {
+            let (response, handler_ok) = call(handler, &request);
+            let keep = keep_alive && handler_ok && !draining && !asks_close(&response);
+            let persist = match (keep, request.version) {
+                (false, _) => Persist::Close,
+                (true, Version::HTTP_10) => Persist::KeepAlive10,
+                (true, _) => Persist::KeepAlive,
+            };
+            encode::response(
+                &mut self.write_buf,
+                &response,
+                request.method == Method::HEAD,
+                persist,
+            );
+            if !keep {
+                self.stop_reading();
+                break;
+            }
+        }
+        if !self.closing {
+            if let Some(err) = self.refusal.take() {
+                self.answer_refusal(err);
+            }
+        }
+        // Either the output stalled or the connection goes idle: both clocks start now.
+        let _ = self.flush();
+        self.since = Instant::now();
+    }
+
+    fn answer_refusal(&mut self, err: RequestError) {
+        encode::refusal(&mut self.write_buf, err);
+        self.closing = true;
+        self.refused = true;
+    }
+
+    fn stop_reading(&mut self) {
+        self.closing = true;
+        self.reading = Reading::Done;
+        self.ready.clear();
+        self.refusal = None;
+    }
+
+    /// Reads once into `scratch` and appends what came to `read_buf`.
+    fn fill(&mut self, scratch: &mut [u8]) -> io::Result<()> {
+        loop {
+            match self.stream.read(scratch) {
+                Ok(0) => {
+                    self.maybe_readable = false;
+                    self.peer_closed = true;
+                    return Ok(());
+                }
+                Ok(n) => {
+                    // A short read drained the socket; the next byte brings a new edge.
+                    self.maybe_readable = n == scratch.len();
+                    self.read_buf.extend_from_slice(&scratch[..n]);
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.maybe_readable = false;
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Frames the requests `read_buf` holds, up to [`MAX_PIPELINE`].
+    fn frame(&mut self, limits: &Limits, now: Instant) {
+        self.unframed = false;
+        let mut buf = mem::take(&mut self.read_buf);
+        let mut pos = 0;
+        while let Some(step) = self.frame_one(&buf[pos..], limits, now) {
+            pos += step;
+            if self.ready.len() >= MAX_PIPELINE {
+                self.unframed = true;
+                break;
+            }
+        }
+        buf.drain(..pos);
+        self.read_buf = buf;
+        if self.peer_closed && !matches!(self.reading, Reading::Done) {
+            // EOF: answer what is complete; an unfinished request is abandoned.
+            self.reading = Reading::Done;
+            self.read_buf.clear();
+        }
+    }
+
+    /// Advances the reading state over `input`. Returns the bytes used when
+    /// it made progress and framing should go on, `None` when it needs more
+    /// input or is done.
+    fn frame_one(&mut self, input: &[u8], limits: &Limits, now: Instant) -> Option<usize> {
+        match &mut self.reading {
+            Reading::Done => None,
+            Reading::Idle => {
+                // RFC 9112 §2.2: ignore empty lines before a request line.
+                let blank = input
+                    .iter()
+                    .take_while(|&&b| b == b'\r' || b == b'\n')
+                    .count();
+                if blank == input.len() {
+                    return (blank > 0).then_some(blank);
+                }
+                self.reading = Reading::Head {
+                    started: now,
+                    scanned: 0,
+                };
+                Some(blank)
+            }
+            Reading::Head { scanned, .. } => {
+                let Some(end) = find_head_end(input, scanned.saturating_sub(3)) else {
+                    *scanned = input.len();
+                    if input.len() > limits.max_head_size {
+                        self.refuse(head_too_large(input));
+                    }
+                    return None;
+                };
+                if end > limits.max_head_size {
+                    self.refuse(head_too_large(&input[..end]));
+                    return None;
+                }
+                let head = match parse_head(&input[..end], limits, self.peer_addr) {
+                    Ok(head) => head,
+                    Err(err) => {
+                        self.refuse(err);
+                        return None;
+                    }
+                };
+                let decoder = match head.body {
+                    BodyKind::Empty => {
+                        self.finish(head.request, head.keep_alive);
+                        return Some(end);
+                    }
+                    BodyKind::Length(n) => BodyDecoder::length(n),
+                    BodyKind::Chunked => BodyDecoder::chunked(),
+                };
+                self.reading = Reading::Body {
+                    request: Box::new(head.request),
+                    keep_alive: head.keep_alive,
+                    decoder,
+                    body: Vec::new(),
+                    last_progress: now,
+                    continue_due: head.expects_continue,
+                };
+                Some(end)
+            }
+            Reading::Body {
+                decoder,
+                body,
+                last_progress,
+                continue_due,
+                ..
+            } => {
+                let decoded =
+                    match decoder.decode(input, body, limits.max_body_size, limits.max_head_size) {
+                        Ok(decoded) => decoded,
+                        Err(err) => {
+                            self.refuse(err);
+                            return None;
+                        }
+                    };
+                if decoded.consumed > 0 {
+                    *last_progress = now;
+                    // The client sent the body without waiting: no 100 needed.
+                    *continue_due = false;
+                }
+                if !decoded.done {
+                    return None;
+                }
+                let Reading::Body {
+                    mut request,
+                    keep_alive,
+                    body,
+                    ..
+                } = mem::replace(&mut self.reading, Reading::Idle)
+                else {
+                    unreachable!("matched Body above");
+                };
+                request.body = body;
+                self.finish(*request, keep_alive);
+                Some(decoded.consumed)
+            }
+        }
+    }
+
+    fn finish(&mut self, request: Request, keep_alive: bool) {
+        self.ready.push(Exchange {
+            request,
+            keep_alive,
+        });
+        self.reading = if keep_alive {
+            Reading::Idle
+        } else {
+            Reading::Done
+        };
+    }
+
+    fn refuse(&mut self, err: RequestError) {
+        self.refusal = Some(err);
+        self.reading = Reading::Done;
+    }
+
+    /// Writes pending output; `Ok(true)` once all of it is out.
+    fn flush(&mut self) -> io::Result<bool> {
+        while self.written < self.write_buf.len() {
+            match self.stream.write(&self.write_buf[self.written..]) {
+                Ok(0) => {
+                    self.broken = true;
+                    return Err(io::ErrorKind::WriteZero.into());
+                }
+                Ok(n) => self.written += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.broken = true;
+                    return Err(e);
+                }
+            }
+        }
+        self.write_buf.clear();
+        self.written = 0;
+        Ok(true)
+    }
+
+    /// Closing with unread input makes the kernel send a reset, which can
+    /// destroy the response before the client reads it; in that case shut
+    /// down our side and discard input for a while first.
+    fn close_or_linger(&mut self, now: Instant) -> Next {
+        let unread = !self.read_buf.is_empty() || self.maybe_readable || self.refused;
+        if self.peer_closed || !unread {
+            return Next::Close;
+        }
+        if self.stream.shutdown(Shutdown::Write).is_err() {
+            return Next::Close;
+        }
+        self.read_buf = Vec::new();
+        self.lingering = Some(0);
+        self.since = now;
+        Next::Wait
+    }
+
+    fn discard(&mut self, scratch: &mut [u8]) -> Next {
+        loop {
+            match self.stream.read(scratch) {
+                Ok(0) => return Next::Close,
+                Ok(n) => {
+                    let total = self.lingering.unwrap_or(0) + n;
+                    if total > LINGER_BYTES {
+                        return Next::Close;
+                    }
+                    self.lingering = Some(total);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Next::Wait,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return Next::Close,
+            }
+        }
+    }
+
+    /// An idle connection keeps small buffers (to avoid reallocating on every
+    /// request) and drops large ones.
+    fn release_buffers(&mut self) {
+        if self.read_buf.capacity() > KEEP_BUFFER {
+            self.read_buf = Vec::new();
+        }
+        if self.write_buf.capacity() > KEEP_BUFFER {
+            self.write_buf = Vec::new();
+        }
+    }
+}
+
+/// Runs the handler; a panic becomes a 500 and closes the connection.
+fn call(handler: &Handler, request: &Request) -> (Response, bool) {
+    match panic::catch_unwind(AssertUnwindSafe(|| handler(request))) {
+        Ok(response) => (response, true),
+        Err(panic) => {
+            log::error!(
+                "handler panicked on {} {}: {}",
+                request.method(),
+                request.path(),
+                panic_message(&panic)
+            );
+            let response = Response::text("internal server error\n")
+                .with_status(StatusCode::INTERNAL_SERVER_ERROR);
+            (response, false)
+        }
+    }
+}
+
+/// A handler may end the connection by setting `Connection: close`.
+fn asks_close(response: &Response) -> bool {
+    response
+        .headers()
+        .get_all(http::header::CONNECTION)
+        .iter()
+        .any(|v| {
+            v.as_bytes()
+                .split(|&b| b == b',')
+                .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"))
+        })
+}

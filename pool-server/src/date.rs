@@ -1,0 +1,57 @@
+//! The `Date` header value, formatted at most once a second per thread.
+
+use std::cell::RefCell;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// `Sun, 06 Nov 1994 08:49:37 GMT` (RFC 9110 §5.6.7 IMF-fixdate) is 29 bytes.
+const DATE_LEN: usize = 29;
+
+struct CachedDate {
+    second: u64,
+    text: [u8; DATE_LEN],
+}
+
+thread_local! {
+    static CACHE: RefCell<CachedDate> = const {
+        RefCell::new(CachedDate { second: u64::MAX, text: [0; DATE_LEN] })
+    };
+}
+
+/// Appends the current `Date` value to `out`.
+pub(crate) fn append_date(out: &mut Vec<u8>) {
+    let now = SystemTime::now();
+    let second = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.second != second {
+            let text = httpdate::fmt_http_date(now);
+            // Always 29 bytes for years 1970-9999, which SystemTime stays within here.
+            if text.len() == DATE_LEN {
+                cache.text.copy_from_slice(text.as_bytes());
+                cache.second = second;
+            } else {
+                out.extend_from_slice(text.as_bytes());
+                return;
+            }
+        }
+        out.extend_from_slice(&cache.text);
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn date_is_an_imf_fixdate_that_parses_back() {
+        let mut out = Vec::new();
+        append_date(&mut out);
+        append_date(&mut out);
+        assert_eq!(out.len(), 2 * DATE_LEN);
+        let text = std::str::from_utf8(&out[..DATE_LEN]).unwrap();
+        assert!(text.ends_with(" GMT"), "{text}");
+        let parsed = httpdate::parse_http_date(text).unwrap();
+        let age = SystemTime::now().duration_since(parsed).unwrap();
+        assert!(age.as_secs() < 5);
+    }
+}

@@ -1,0 +1,161 @@
+//! Response heads and bodies into bytes (RFC 9112 §4-6). No I/O happens here.
+
+use http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
+use http::StatusCode;
+
+use crate::date::append_date;
+use crate::parse::RequestError;
+use crate::Response;
+
+/// What the `Connection` header of a response says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Persist {
+    /// Keep the connection; HTTP/1.1's default, so no header is sent.
+    KeepAlive,
+    /// Keep the connection of an HTTP/1.0 client, which must be told.
+    KeepAlive10,
+    /// Close after this response: `Connection: close`.
+    Close,
+}
+
+/// The interim response a client that sent `Expect: 100-continue` waits for.
+pub(crate) const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+/// Appends `res` to `out`. `head_only` answers a HEAD request: the headers a
+/// GET would get, `Content-Length` included, and no body.
+pub(crate) fn response(out: &mut Vec<u8>, res: &Response, head_only: bool, persist: Persist) {
+    let status = res.status();
+    status_line(out, status);
+    let headers = res.headers();
+    for (name, value) in headers {
+        // The server owns framing and connection management.
+        if name == CONTENT_LENGTH || name == TRANSFER_ENCODING || name == CONNECTION {
+            continue;
+        }
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    // RFC 9110 §8.6: no Content-Length in 1xx and 204 responses, and their
+    // body (like 304's) is always empty.
+    let bodiless = status.is_informational() || status == StatusCode::NO_CONTENT;
+    if !bodiless {
+        out.extend_from_slice(b"content-length: ");
+        out.extend_from_slice(itoa::Buffer::new().format(res.body().len()).as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    if !headers.contains_key(DATE) {
+        out.extend_from_slice(b"date: ");
+        append_date(out);
+        out.extend_from_slice(b"\r\n");
+    }
+    match persist {
+        Persist::KeepAlive => {}
+        Persist::KeepAlive10 => out.extend_from_slice(b"connection: keep-alive\r\n"),
+        Persist::Close => out.extend_from_slice(b"connection: close\r\n"),
+    }
+    out.extend_from_slice(b"\r\n");
+    if !head_only && !bodiless && status != StatusCode::NOT_MODIFIED {
+        out.extend_from_slice(res.body());
+    }
+}
+
+/// Appends the response to a refused request; the connection closes after it.
+pub(crate) fn refusal(out: &mut Vec<u8>, err: RequestError) {
+    let mut message = err.to_string();
+    message.push('\n');
+    let res = Response::text(message).with_status(err.status());
+    response(out, &res, false, Persist::Close);
+}
+
+/// Appends the 503 the event loop sends when every worker is busy and the
+/// queue is full; `Retry-After` asks the client to come back in a second.
+pub(crate) fn overloaded(out: &mut Vec<u8>) {
+    let res = Response::text("server busy, retry later\n")
+        .with_status(StatusCode::SERVICE_UNAVAILABLE)
+        .with_header("retry-after", "1");
+    response(out, &res, false, Persist::Close);
+}
+
+fn status_line(out: &mut Vec<u8>, status: StatusCode) {
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(status.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encode(res: &Response, head_only: bool, persist: Persist) -> String {
+        let mut out = Vec::new();
+        response(&mut out, res, head_only, persist);
+        String::from_utf8(out).unwrap()
+    }
+
+    fn without_date(text: &str) -> String {
+        text.lines()
+            .filter(|l| !l.starts_with("date: "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn text_response_has_length_type_and_date() {
+        let text = encode(&Response::text("hi"), false, Persist::KeepAlive);
+        assert!(text.contains("\r\ndate: "), "{text}");
+        assert_eq!(
+            without_date(&text),
+            "HTTP/1.1 200 OK\ncontent-type: text/plain; charset=utf-8\ncontent-length: 2\n\nhi"
+        );
+    }
+
+    #[test]
+    fn head_keeps_the_length_and_drops_the_body() {
+        let text = encode(&Response::text("hello"), true, Persist::Close);
+        assert!(
+            without_date(&text).ends_with("content-length: 5\nconnection: close\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn handler_framing_headers_are_replaced() {
+        let res = Response::text("abc")
+            .with_header("content-length", "99")
+            .with_header("transfer-encoding", "chunked")
+            .with_header("connection", "close");
+        let text = encode(&res, false, Persist::KeepAlive10);
+        assert!(!text.contains("99") && !text.contains("chunked"), "{text}");
+        assert!(text.contains("connection: keep-alive\r\n"), "{text}");
+    }
+
+    #[test]
+    fn no_content_has_no_length() {
+        let text = encode(
+            &Response::status_only(StatusCode::NO_CONTENT),
+            false,
+            Persist::KeepAlive,
+        );
+        assert!(
+            text.starts_with("HTTP/1.1 204 No Content\r\n") && !text.contains("content-length")
+        );
+    }
+
+    #[test]
+    fn refusals_close_and_say_why() {
+        let mut out = Vec::new();
+        refusal(&mut out, RequestError::BodyTooLarge);
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.starts_with("HTTP/1.1 413 Payload Too Large\r\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("connection: close\r\n") && text.ends_with("request body too large\n")
+        );
+    }
+}

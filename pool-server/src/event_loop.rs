@@ -1,0 +1,485 @@
+//! The readiness loop: one thread that owns the listener and every
+//! connection no worker holds. It accepts, reads, frames requests, enforces
+//! deadlines and sheds load; it never runs handler code and never blocks.
+//!
+//! A connection with complete requests moves into a job for the pool; the
+//! worker answers and sends it back through a channel, waking the loop with
+//! a [`Waker`]. The connection's slot stays reserved meanwhile, so readiness
+//! events that arrive while it is away are remembered, not lost.
+
+use std::io;
+use std::mem;
+use std::net::TcpListener as StdListener;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::event::Event;
+use mio::net::TcpListener;
+use mio::{Events, Interest, Poll, Token, Waker};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook_mio::v1_0::Signals;
+use slab::Slab;
+
+use crate::config::Limits;
+use crate::conn::{Conn, LoopCx, Next};
+use crate::pool::ThreadPool;
+use crate::server::Handler;
+use crate::Error;
+
+const LISTENER: Token = Token(usize::MAX - 1);
+const WAKER: Token = Token(usize::MAX - 2);
+const SIGNALS: Token = Token(usize::MAX - 3);
+/// One read takes at most this much; larger requests take several reads.
+const SCRATCH_SIZE: usize = 64 * 1024;
+/// How long to stop accepting after the OS refused a new socket (EMFILE and
+/// the like), instead of spinning on a listener that stays readable.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// What the loop shares with workers and with the [`ServerHandle`](crate::ServerHandle).
+pub(crate) struct Shared {
+    pub(crate) handler: Box<Handler>,
+    limits: Limits,
+    /// Set once shutdown begins: responses then close their connections.
+    draining: AtomicBool,
+    /// Asks the loop to begin a graceful shutdown.
+    stop: AtomicBool,
+    back: Sender<Back>,
+    waker: Waker,
+    /// The loop has been woken and has not yet looked at the channel: later
+    /// hand-backs need no wake-up of their own.
+    woken: AtomicBool,
+}
+
+/// A connection coming back from the pool.
+pub(crate) enum Back {
+    /// Its requests were answered.
+    Served(Box<Conn>),
+    /// The pool had no room for it: answer 503.
+    Unserved(Box<Conn>),
+    /// Serving it failed outside the handler: close it.
+    Failed(Box<Conn>),
+}
+
+impl Shared {
+    pub(crate) fn request_shutdown(&self) {
+        self.stop.store(true, Ordering::Release);
+        if let Err(err) = self.waker.wake() {
+            log::error!("cannot wake the event loop for shutdown: {err}");
+        }
+    }
+
+    fn give_back(&self, back: Back) {
+        // The send fails only once the loop has exited; the connection then
+        // closes as it drops here.
+        if self.back.send(back).is_ok() && !self.woken.swap(true, Ordering::AcqRel) {
+            if let Err(err) = self.waker.wake() {
+                log::error!("cannot wake the event loop: {err}");
+            }
+        }
+    }
+}
+
+/// A connection inside a job. If the job is dropped without running (the
+/// queue was full) or unwinds, `Drop` sends the connection back, so every
+/// connection returns to the loop exactly once.
+struct Dispatched {
+    conn: Option<Box<Conn>>,
+    shared: Arc<Shared>,
+    serving: bool,
+}
+
+impl Dispatched {
+    fn run(mut self) {
+        self.serving = true;
+        if let Some(conn) = self.conn.as_mut() {
+            conn.serve(
+                &*self.shared.handler,
+                self.shared.draining.load(Ordering::Acquire),
+            );
+        }
+        if let Some(conn) = self.conn.take() {
+            self.shared.give_back(Back::Served(conn));
+        }
+    }
+}
+
+impl Drop for Dispatched {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            let back = if self.serving {
+                Back::Failed(conn)
+            } else {
+                Back::Unserved(conn)
+            };
+            self.shared.give_back(back);
+        }
+    }
+}
+
+/// One of the [`Conn`] methods that move a connection along.
+type Step = fn(&mut Conn, &mut LoopCx<'_>) -> Next;
+
+/// Where a connection is.
+enum Slot {
+    /// In the loop. Boxed: a hand-off to a worker then moves a pointer.
+    Home(Box<Conn>),
+    /// With a worker; `event` records readiness seen meanwhile.
+    Away { event: bool },
+}
+
+pub(crate) struct EventLoop {
+    poll: Poll,
+    listener: Option<TcpListener>,
+    conns: Slab<Slot>,
+    pool: ThreadPool,
+    shared: Arc<Shared>,
+    back: Receiver<Back>,
+    scratch: Box<[u8]>,
+    /// The listener is registered with the poller.
+    accepting: bool,
+    /// Accepting was paused after an OS error, until then.
+    accept_resume: Option<Instant>,
+    /// Shutdown has begun and must end by then.
+    drain_deadline: Option<Instant>,
+    /// Reused list of connections whose deadline passed.
+    expired: Vec<usize>,
+}
+
+impl EventLoop {
+    pub(crate) fn new(
+        listener: StdListener,
+        workers: usize,
+        limits: Limits,
+        handler: Box<Handler>,
+    ) -> Result<(EventLoop, Arc<Shared>), Error> {
+        listener
+            .set_nonblocking(true)
+            .map_err(|err| Error::io("cannot make the listener non-blocking", err))?;
+        let mut listener = TcpListener::from_std(listener);
+        let poll = Poll::new().map_err(|err| Error::io("cannot create the poller", err))?;
+        let waker = Waker::new(poll.registry(), WAKER)
+            .map_err(|err| Error::io("cannot create the waker", err))?;
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)
+            .map_err(|err| Error::io("cannot poll the listener", err))?;
+        let pool = ThreadPool::with_capacity(workers, limits.queue_capacity)?;
+        let (tx, back) = mpsc::channel();
+        let shared = Arc::new(Shared {
+            handler,
+            limits,
+            draining: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+            back: tx,
+            waker,
+            woken: AtomicBool::new(false),
+        });
+        let event_loop = EventLoop {
+            poll,
+            listener: Some(listener),
+            conns: Slab::new(),
+            pool,
+            shared: Arc::clone(&shared),
+            back,
+            scratch: vec![0; SCRATCH_SIZE].into_boxed_slice(),
+            accepting: true,
+            accept_resume: None,
+            drain_deadline: None,
+            expired: Vec::new(),
+        };
+        Ok((event_loop, shared))
+    }
+
+    /// Serves until shutdown is requested (through [`Shared::request_shutdown`]
+    /// or, with `signals`, SIGINT/SIGTERM), then drains and joins the pool.
+    pub(crate) fn run(mut self, signals: bool) -> Result<(), Error> {
+        let mut signals = match signals {
+            true => {
+                let mut signals = Signals::new([SIGINT, SIGTERM])
+                    .map_err(|err| Error::io("cannot handle signals", err))?;
+                self.poll
+                    .registry()
+                    .register(&mut signals, SIGNALS, Interest::READABLE)
+                    .map_err(|err| Error::io("cannot poll for signals", err))?;
+                Some(signals)
+            }
+            false => None,
+        };
+        let tick = self.shared.limits.tick();
+        let mut next_tick = Instant::now() + tick;
+        let mut events = Events::with_capacity(1024);
+        loop {
+            let timeout = self.timeout(next_tick);
+            if let Err(err) = self.poll.poll(&mut events, timeout) {
+                if err.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                self.finish(Instant::now());
+                return Err(Error::io("polling failed", err));
+            }
+            // Before draining the channel, so a later hand-back wakes us again.
+            self.shared.woken.store(false, Ordering::Release);
+            let now = Instant::now();
+            for event in events.iter() {
+                match event.token() {
+                    LISTENER => self.accept(now),
+                    WAKER => {}
+                    SIGNALS => {
+                        if let Some(signals) = signals.as_mut() {
+                            if signals.pending().next().is_some() {
+                                self.on_signal(now);
+                            }
+                        }
+                    }
+                    Token(key) => self.on_event(key, event, now),
+                }
+            }
+            while let Ok(back) = self.back.try_recv() {
+                self.on_back(back, now);
+            }
+            if self.shared.stop.load(Ordering::Acquire) && self.drain_deadline.is_none() {
+                self.begin_drain(now);
+            }
+            if now >= next_tick {
+                self.expire(now);
+                next_tick = now + tick;
+            }
+            if self.accept_resume.is_some_and(|at| now >= at) {
+                self.accept_resume = None;
+                self.resume_accepting();
+            }
+            if let Some(deadline) = self.drain_deadline {
+                if self.conns.is_empty() || now >= deadline {
+                    self.finish(deadline);
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// How long the next poll may sleep: forever when nothing has a deadline.
+    fn timeout(&self, next_tick: Instant) -> Option<Duration> {
+        let mut wake = None::<Instant>;
+        if !self.conns.is_empty() {
+            wake = Some(next_tick);
+        }
+        for at in [self.accept_resume, self.drain_deadline]
+            .into_iter()
+            .flatten()
+        {
+            wake = Some(wake.map_or(at, |w| w.min(at)));
+        }
+        wake.map(|at| at.saturating_duration_since(Instant::now()))
+    }
+
+    fn accept(&mut self, now: Instant) {
+        while self.accepting {
+            if self.conns.len() >= self.shared.limits.max_connections {
+                // Past the limit new clients wait in the kernel's backlog.
+                self.pause_accepting();
+                return;
+            }
+            let Some(listener) = self.listener.as_ref() else {
+                return;
+            };
+            match listener.accept() {
+                Ok((mut stream, peer_addr)) => {
+                    if let Err(err) = stream.set_nodelay(true) {
+                        log::debug!("cannot set TCP_NODELAY for {peer_addr}: {err}");
+                    }
+                    let entry = self.conns.vacant_entry();
+                    let key = entry.key();
+                    let interest = Interest::READABLE | Interest::WRITABLE;
+                    match self
+                        .poll
+                        .registry()
+                        .register(&mut stream, Token(key), interest)
+                    {
+                        Ok(()) => {
+                            entry.insert(Slot::Home(Box::new(Conn::new(
+                                stream, key, peer_addr, now,
+                            ))));
+                        }
+                        Err(err) => {
+                            log::warn!("cannot poll the connection from {peer_addr}: {err}")
+                        }
+                    }
+                }
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
+                Err(err) if is_transient_accept_error(&err) => {}
+                Err(err) => {
+                    log::warn!("accept failed: {err}; pausing accepts for {ACCEPT_BACKOFF:?}");
+                    self.pause_accepting();
+                    self.accept_resume = Some(now + ACCEPT_BACKOFF);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn pause_accepting(&mut self) {
+        if let Some(listener) = self.listener.as_mut() {
+            if self.accepting {
+                let _ = self.poll.registry().deregister(listener);
+                self.accepting = false;
+            }
+        }
+    }
+
+    fn resume_accepting(&mut self) {
+        let room = self.conns.len() < self.shared.limits.max_connections;
+        if self.accepting || self.accept_resume.is_some() || !room {
+            return;
+        }
+        let Some(listener) = self.listener.as_mut() else {
+            return;
+        };
+        match self
+            .poll
+            .registry()
+            .register(listener, LISTENER, Interest::READABLE)
+        {
+            // Registering reports connections already waiting in the backlog.
+            Ok(()) => self.accepting = true,
+            Err(err) => {
+                log::warn!("cannot poll the listener again: {err}; retrying in {ACCEPT_BACKOFF:?}");
+                self.accept_resume = Some(Instant::now() + ACCEPT_BACKOFF);
+            }
+        }
+    }
+
+    fn on_event(&mut self, key: usize, event: &Event, now: Instant) {
+        match self.conns.get_mut(key) {
+            Some(Slot::Home(conn)) => {
+                if event.is_readable() || event.is_read_closed() || event.is_error() {
+                    conn.maybe_readable = true;
+                }
+                self.drive(key, now, Conn::advance);
+            }
+            Some(Slot::Away { event: seen }) => *seen = true,
+            // An event for a connection closed earlier in this batch.
+            None => {}
+        }
+    }
+
+    fn on_back(&mut self, back: Back, now: Instant) {
+        let (mut conn, step): (Box<Conn>, Step) = match back {
+            Back::Served(conn) => (conn, Conn::advance),
+            Back::Unserved(conn) => (conn, Conn::shed),
+            Back::Failed(conn) => (conn, |_: &mut Conn, _: &mut LoopCx<'_>| Next::Close),
+        };
+        let key = conn.key;
+        let Some(slot) = self.conns.get_mut(key) else {
+            log::error!("connection {key} came back to an empty slot");
+            return;
+        };
+        let Slot::Away { event } = *slot else {
+            log::error!("connection {key} came back twice");
+            return;
+        };
+        // Readiness may have come and gone while the worker held it.
+        conn.maybe_readable |= event;
+        *slot = Slot::Home(conn);
+        self.drive(key, now, step);
+    }
+
+    /// Applies `step` to a connection at home and carries out its verdict.
+    fn drive(&mut self, key: usize, now: Instant, step: Step) {
+        let Some(Slot::Home(conn)) = self.conns.get_mut(key) else {
+            return;
+        };
+        let mut cx = LoopCx {
+            limits: &self.shared.limits,
+            scratch: &mut self.scratch,
+            now,
+            draining: self.drain_deadline.is_some(),
+        };
+        match step(conn, &mut cx) {
+            Next::Wait => {}
+            Next::Close => self.close(key),
+            Next::Dispatch => self.dispatch(key),
+        }
+    }
+
+    fn dispatch(&mut self, key: usize) {
+        let Slot::Home(conn) = mem::replace(&mut self.conns[key], Slot::Away { event: false })
+        else {
+            unreachable!("only connections at home are dispatched");
+        };
+        let job = Dispatched {
+            conn: Some(conn),
+            shared: Arc::clone(&self.shared),
+            serving: false,
+        };
+        // On failure the job is dropped here, and `Dispatched::drop` sends the
+        // connection back as `Unserved`, to be answered 503 by this loop.
+        let _ = self.pool.execute(move || job.run());
+    }
+
+    fn close(&mut self, key: usize) {
+        if let Slot::Home(mut conn) = self.conns.remove(key) {
+            let _ = self.poll.registry().deregister(conn.stream());
+        }
+        if !self.accepting && self.drain_deadline.is_none() {
+            self.resume_accepting();
+        }
+    }
+
+    fn expire(&mut self, now: Instant) {
+        let limits = &self.shared.limits;
+        self.expired.clear();
+        self.expired
+            .extend(self.conns.iter().filter_map(|(key, slot)| match slot {
+                Slot::Home(conn) if conn.deadline(limits) <= now => Some(key),
+                _ => None,
+            }));
+        for i in 0..self.expired.len() {
+            self.drive(self.expired[i], now, Conn::expire);
+        }
+    }
+
+    fn on_signal(&mut self, now: Instant) {
+        match self.drain_deadline {
+            None => {
+                log::info!("shutting down (a second signal stops at once)");
+                self.begin_drain(now);
+            }
+            Some(_) => self.drain_deadline = Some(now),
+        }
+    }
+
+    /// Stops accepting and closes idle connections; the rest finish their
+    /// current exchange (with `Connection: close`) until the drain deadline.
+    fn begin_drain(&mut self, now: Instant) {
+        self.shared.draining.store(true, Ordering::Release);
+        self.drain_deadline = Some(now + self.shared.limits.shutdown_timeout);
+        self.pause_accepting();
+        self.listener = None;
+        let home: Vec<usize> = self
+            .conns
+            .iter()
+            .filter_map(|(key, slot)| matches!(slot, Slot::Home(_)).then_some(key))
+            .collect();
+        for key in home {
+            self.drive(key, now, Conn::advance);
+        }
+    }
+
+    /// Closes what is left and joins the workers, waiting at most until `deadline`.
+    fn finish(&mut self, deadline: Instant) {
+        self.listener = None;
+        self.conns.clear();
+        self.pool.shutdown(deadline);
+    }
+}
+
+/// Errors about one incoming connection, not about the listener: retry at once.
+fn is_transient_accept_error(err: &io::Error) -> bool {
+    matches!(
+        err.kind(),
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::Interrupted
+    )
+}

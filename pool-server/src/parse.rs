@@ -1,0 +1,468 @@
+//! Request heads: finding their end cheaply, parsing them with `httparse`, and
+//! the RFC 9112 rules that decide framing. No I/O happens here.
+
+use std::fmt;
+use std::mem::MaybeUninit;
+use std::net::SocketAddr;
+
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+use http::{Method, StatusCode, Version};
+
+use crate::body::BodyKind;
+use crate::config::{Limits, MAX_HEADERS_CAP};
+use crate::Request;
+
+/// Why a request was refused. Each kind maps to exactly one status code, in
+/// [`RequestError::status`]; after any of them the connection is closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RequestError {
+    /// Syntax the parser rejects, or a rule of RFC 9112 broken (400).
+    Malformed(&'static str),
+    /// The request line alone exceeds the head limit (414).
+    UriTooLong,
+    /// The head exceeds its size limit or has too many fields (431).
+    HeadTooLarge,
+    /// The body exceeds its limit (413).
+    BodyTooLarge,
+    /// A transfer coding other than chunked (501).
+    UnsupportedEncoding,
+    /// An HTTP version other than 1.0 and 1.1 (505).
+    UnsupportedVersion,
+    /// An `Expect` value other than `100-continue` (417).
+    UnknownExpectation,
+    /// The head or body did not arrive in time (408).
+    Timeout,
+}
+
+impl RequestError {
+    /// The one place where a refusal becomes a status code.
+    pub(crate) fn status(self) -> StatusCode {
+        match self {
+            RequestError::Malformed(_) => StatusCode::BAD_REQUEST,
+            RequestError::UriTooLong => StatusCode::URI_TOO_LONG,
+            RequestError::HeadTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            RequestError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            RequestError::UnsupportedEncoding => StatusCode::NOT_IMPLEMENTED,
+            RequestError::UnsupportedVersion => StatusCode::HTTP_VERSION_NOT_SUPPORTED,
+            RequestError::UnknownExpectation => StatusCode::EXPECTATION_FAILED,
+            RequestError::Timeout => StatusCode::REQUEST_TIMEOUT,
+        }
+    }
+}
+
+impl fmt::Display for RequestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RequestError::Malformed(why) => why,
+            RequestError::UriTooLong => "request line too long",
+            RequestError::HeadTooLarge => "request header fields too large",
+            RequestError::BodyTooLarge => "request body too large",
+            RequestError::UnsupportedEncoding => "unsupported transfer coding",
+            RequestError::UnsupportedVersion => "HTTP version not supported",
+            RequestError::UnknownExpectation => "unsupported expectation",
+            RequestError::Timeout => "request not received in time",
+        })
+    }
+}
+
+/// A parsed request head: the request (body still empty) and how to read its body.
+#[derive(Debug)]
+pub(crate) struct Head {
+    pub(crate) request: Request,
+    pub(crate) body: BodyKind,
+    /// The client asked to keep the connection open after this exchange.
+    pub(crate) keep_alive: bool,
+    /// The client waits for `100 Continue` before it sends the body.
+    pub(crate) expects_continue: bool,
+}
+
+/// Looks for the blank line that ends a head in `buf[from..]`, and returns the
+/// head's length including it. Only new bytes need scanning: callers pass the
+/// previous length less 3, so a terminator split across reads is still found
+/// and a client sending a byte at a time costs O(n), not O(n²).
+/// Bare LF line ends are accepted, as RFC 9112 §2.2 allows.
+pub(crate) fn find_head_end(buf: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while let Some(off) = buf.get(i..)?.iter().position(|&b| b == b'\n') {
+        let nl = i + off;
+        match buf.get(nl + 1..nl + 3) {
+            Some([b'\n', _]) => return Some(nl + 2),
+            Some(b"\r\n") => return Some(nl + 3),
+            _ if buf.get(nl + 1) == Some(&b'\n') => return Some(nl + 2),
+            _ => i = nl + 1,
+        }
+    }
+    None
+}
+
+/// The error for a buffer that reached the head limit without a blank line:
+/// 414 while the request line itself is unfinished, else 431.
+pub(crate) fn head_too_large(buf: &[u8]) -> RequestError {
+    if buf.contains(&b'\n') {
+        RequestError::HeadTooLarge
+    } else {
+        RequestError::UriTooLong
+    }
+}
+
+/// Parses a complete head (as delimited by [`find_head_end`]) and applies the
+/// framing and smuggling rules of RFC 9112.
+pub(crate) fn parse_head(
+    head: &[u8],
+    limits: &Limits,
+    peer_addr: SocketAddr,
+) -> Result<Head, RequestError> {
+    let mut slots = [MaybeUninit::<httparse::Header<'_>>::uninit(); MAX_HEADERS_CAP];
+    let mut req = httparse::Request::new(&mut []);
+    match req.parse_with_uninit_headers(head, &mut slots[..limits.max_headers]) {
+        Ok(httparse::Status::Complete(_)) => {}
+        Ok(httparse::Status::Partial) => {
+            return Err(RequestError::Malformed("incomplete request head"))
+        }
+        Err(httparse::Error::TooManyHeaders) => return Err(RequestError::HeadTooLarge),
+        Err(httparse::Error::Version) => return Err(version_error(head)),
+        Err(_) => return Err(RequestError::Malformed("malformed request head")),
+    }
+    let (Some(method), Some(target), Some(minor)) = (req.method, req.path, req.version) else {
+        return Err(RequestError::Malformed("malformed request line"));
+    };
+    let version = if minor == 1 {
+        Version::HTTP_11
+    } else {
+        Version::HTTP_10
+    };
+    let method = Method::from_bytes(method.as_bytes())
+        .map_err(|_| RequestError::Malformed("invalid method"))?;
+    let target = origin_form(&method, target)?;
+
+    let mut headers = HeaderMap::with_capacity(req.headers.len());
+    let mut framing = Framing::default();
+    for h in req.headers.iter() {
+        let name = HeaderName::from_bytes(h.name.as_bytes())
+            .map_err(|_| RequestError::Malformed("invalid header name"))?;
+        let value = HeaderValue::from_bytes(h.value)
+            .map_err(|_| RequestError::Malformed("invalid header value"))?;
+        framing.see(&name, h.value)?;
+        headers.append(name, value);
+    }
+    let body = framing.body(version, limits)?;
+    let keep_alive = match version {
+        Version::HTTP_11 => !framing.close,
+        _ => framing.keep_alive && !framing.close,
+    };
+    if version == Version::HTTP_11 && framing.hosts == 0 {
+        return Err(RequestError::Malformed("missing Host header"));
+    }
+    let query_start = target.find('?');
+    Ok(Head {
+        request: Request {
+            method,
+            target,
+            query_start,
+            version,
+            headers,
+            body: Vec::new(),
+            peer_addr,
+        },
+        body,
+        keep_alive,
+        // RFC 9110 §10.1.1: 100-continue is only sent to HTTP/1.1 clients, and
+        // only when there is a body to wait for.
+        expects_continue: framing.expect_continue
+            && version == Version::HTTP_11
+            && body != BodyKind::Empty,
+    })
+}
+
+/// httparse reports any bad version token the same way: a well-formed
+/// `HTTP/x.y` we do not speak is 505, anything else is a malformed request.
+fn version_error(head: &[u8]) -> RequestError {
+    let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let version = line.rsplit(|&b| b == b' ').next().unwrap_or_default();
+    match version {
+        [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
+            if major.is_ascii_digit() && minor.is_ascii_digit() =>
+        {
+            RequestError::UnsupportedVersion
+        }
+        [b'H', b'T', b'T', b'P', b'/', major] if major.is_ascii_digit() => {
+            RequestError::UnsupportedVersion
+        }
+        _ => RequestError::Malformed("malformed request line"),
+    }
+}
+
+/// Reduces the request target to origin form (RFC 9112 §3.2): `/path?query`
+/// as is, `*` for OPTIONS, and `http://host/path` to its path.
+fn origin_form(method: &Method, target: &str) -> Result<String, RequestError> {
+    if target.starts_with('/') {
+        return Ok(target.to_owned());
+    }
+    if target == "*" && method == Method::OPTIONS {
+        return Ok(target.to_owned());
+    }
+    let lower = target.get(..8).unwrap_or(target).to_ascii_lowercase();
+    let rest = if lower.starts_with("http://") {
+        &target[7..]
+    } else if lower.starts_with("https://") {
+        &target[8..]
+    } else {
+        return Err(RequestError::Malformed("invalid request target"));
+    };
+    let path = match rest.find(['/', '?']) {
+        Some(i) if rest.as_bytes()[i] == b'/' => rest[i..].to_owned(),
+        Some(i) => format!("/{}", &rest[i..]),
+        None => "/".to_owned(),
+    };
+    Ok(path)
+}
+
+/// What the framing-related fields of one head say, gathered field by field.
+#[derive(Default)]
+struct Framing {
+    hosts: usize,
+    content_length: Option<u64>,
+    /// Transfer codings seen, in order; `chunked_last` tells whether the list
+    /// ended with `chunked`.
+    codings: usize,
+    chunked_count: usize,
+    chunked_last: bool,
+    other_coding: bool,
+    close: bool,
+    keep_alive: bool,
+    expect_continue: bool,
+}
+
+impl Framing {
+    fn see(&mut self, name: &HeaderName, value: &[u8]) -> Result<(), RequestError> {
+        use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, HOST, TRANSFER_ENCODING};
+        if name == HOST {
+            self.hosts += 1;
+            if self.hosts > 1 {
+                return Err(RequestError::Malformed("more than one Host header"));
+            }
+        } else if name == CONTENT_LENGTH {
+            // RFC 9112 §6.3: a list of identical values may be taken as one;
+            // differing or invalid values make the framing unknowable.
+            for item in value.split(|&b| b == b',') {
+                let n = parse_length(item.trim_ascii())?;
+                if self.content_length.is_some_and(|seen| seen != n) {
+                    return Err(RequestError::Malformed("conflicting Content-Length"));
+                }
+                self.content_length = Some(n);
+            }
+        } else if name == TRANSFER_ENCODING {
+            for coding in value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
+                if coding.is_empty() {
+                    continue;
+                }
+                self.codings += 1;
+                self.chunked_last = coding.eq_ignore_ascii_case(b"chunked");
+                if self.chunked_last {
+                    self.chunked_count += 1;
+                } else {
+                    self.other_coding = true;
+                }
+            }
+        } else if name == CONNECTION {
+            for token in value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
+                self.close |= token.eq_ignore_ascii_case(b"close");
+                self.keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
+            }
+        } else if name == EXPECT {
+            if value.trim_ascii().eq_ignore_ascii_case(b"100-continue") {
+                self.expect_continue = true;
+            } else {
+                return Err(RequestError::UnknownExpectation);
+            }
+        }
+        Ok(())
+    }
+
+    /// RFC 9112 §6.1 and §6.3: how the body is delimited, refusing every
+    /// ambiguous combination rather than guessing (request smuggling).
+    fn body(&self, version: Version, limits: &Limits) -> Result<BodyKind, RequestError> {
+        if self.codings > 0 {
+            if self.content_length.is_some() {
+                return Err(RequestError::Malformed(
+                    "both Content-Length and Transfer-Encoding",
+                ));
+            }
+            if version == Version::HTTP_10 {
+                return Err(RequestError::Malformed(
+                    "Transfer-Encoding in an HTTP/1.0 request",
+                ));
+            }
+            if !self.chunked_last || self.chunked_count > 1 {
+                return Err(RequestError::Malformed(
+                    "chunked must be the final transfer coding, once",
+                ));
+            }
+            if self.other_coding {
+                return Err(RequestError::UnsupportedEncoding);
+            }
+            return Ok(BodyKind::Chunked);
+        }
+        match self.content_length {
+            None | Some(0) => Ok(BodyKind::Empty),
+            Some(n) if n > limits.max_body_size as u64 => Err(RequestError::BodyTooLarge),
+            Some(n) => Ok(BodyKind::Length(n as usize)),
+        }
+    }
+}
+
+/// `Content-Length = 1*DIGIT`; no sign, no spaces inside, no overflow.
+fn parse_length(digits: &[u8]) -> Result<u64, RequestError> {
+    const BAD: RequestError = RequestError::Malformed("invalid Content-Length");
+    if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(BAD);
+    }
+    Ok(digits
+        .iter()
+        .fold(0u64, |n, d| n * 10 + u64::from(d - b'0')))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(head: &str) -> Result<Head, RequestError> {
+        let limits = Limits::default();
+        parse_head(head.as_bytes(), &limits, "127.0.0.1:1".parse().unwrap())
+    }
+
+    fn status(head: &str) -> u16 {
+        parse(head).map_or_else(|e| e.status().as_u16(), |_| 200)
+    }
+
+    #[test]
+    fn head_end_is_found_across_line_styles_and_split_reads() {
+        assert_eq!(
+            find_head_end(b"GET / HTTP/1.1\r\nHost: a\r\n\r\nrest", 0),
+            Some(27)
+        );
+        assert_eq!(
+            find_head_end(b"GET / HTTP/1.1\nHost: a\n\nrest", 0),
+            Some(24)
+        );
+        assert_eq!(find_head_end(b"GET / HTTP/1.1\r\nHost: a\r\n\r", 0), None);
+        let buf = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        assert_eq!(find_head_end(buf, buf.len() - 4 - 3), Some(27));
+    }
+
+    #[test]
+    fn a_simple_get_parses_into_a_request() {
+        let head = parse("GET /a/b?x=1 HTTP/1.1\r\nHost: h\r\nX-Y: z\r\n\r\n").unwrap();
+        assert_eq!(head.request.method(), Method::GET);
+        assert_eq!(head.request.path(), "/a/b");
+        assert_eq!(head.request.query(), Some("x=1"));
+        assert_eq!(head.request.header("x-y"), Some("z"));
+        assert_eq!(head.body, BodyKind::Empty);
+        assert!(head.keep_alive);
+    }
+
+    #[test]
+    fn keep_alive_follows_version_and_connection() {
+        let ka = |h: &str| parse(h).unwrap().keep_alive;
+        assert!(ka("GET / HTTP/1.1\r\nHost: h\r\n\r\n"));
+        assert!(!ka(
+            "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+        ));
+        assert!(!ka("GET / HTTP/1.0\r\n\r\n"));
+        assert!(ka("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n"));
+        assert!(!ka(
+            "GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, close\r\n\r\n"
+        ));
+    }
+
+    #[test]
+    fn framing_rules_refuse_ambiguity() {
+        let cases = [
+            ("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n", 200),
+            ("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n", 200),
+            ("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5, 5\r\n\r\n", 200),
+            ("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 400),
+            ("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: abc\r\n\r\n", 400),
+            ("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n", 400),
+            ("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: +5\r\n\r\n", 400),
+            ("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999999999999999\r\n\r\n", 400),
+            ("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3000000\r\n\r\n", 413),
+            ("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n", 200),
+            ("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: Chunked\r\n\r\n", 200),
+            ("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n", 400),
+            ("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501),
+            ("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n", 400),
+            ("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", 400),
+            ("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+        ];
+        for (head, want) in cases {
+            assert_eq!(status(head), want, "{head:?}");
+        }
+    }
+
+    #[test]
+    fn request_line_and_host_rules() {
+        let cases = [
+            ("GET / HTTP/1.1\r\n\r\n", 400),
+            ("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+            ("GET / HTTP/1.0\r\n\r\n", 200),
+            ("GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505),
+            ("GET / HTTP/1.2\r\nHost: a\r\n\r\n", 505),
+            ("GET / FTP/1.1\r\nHost: a\r\n\r\n", 400),
+            ("GET nothing HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            ("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", 200),
+            ("GET * HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            ("G(T / HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            ("GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400),
+            ("GET / HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n", 400),
+            (
+                "GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n",
+                200,
+            ),
+            (
+                "GET / HTTP/1.1\r\nHost: a\r\nExpect: something\r\n\r\n",
+                417,
+            ),
+        ];
+        for (head, want) in cases {
+            assert_eq!(status(head), want, "{head:?}");
+        }
+    }
+
+    #[test]
+    fn absolute_form_targets_are_reduced_to_their_path() {
+        let path = |h: &str| parse(h).unwrap().request.target;
+        assert_eq!(
+            path("GET http://a.example/x?y HTTP/1.1\r\nHost: a\r\n\r\n"),
+            "/x?y"
+        );
+        assert_eq!(
+            path("GET HTTPS://a.example HTTP/1.1\r\nHost: a\r\n\r\n"),
+            "/"
+        );
+        assert_eq!(
+            path("GET http://a.example?q HTTP/1.1\r\nHost: a\r\n\r\n"),
+            "/?q"
+        );
+    }
+
+    #[test]
+    fn too_many_headers_is_431() {
+        let mut head = String::from("GET / HTTP/1.1\r\nHost: a\r\n");
+        for i in 0..100 {
+            head.push_str(&format!("X-{i}: v\r\n"));
+        }
+        head.push_str("\r\n");
+        assert_eq!(status(&head), 431);
+    }
+
+    #[test]
+    fn only_http11_requests_with_a_body_expect_continue() {
+        let head =
+            parse("PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n");
+        assert!(head.unwrap().expects_continue);
+        let head = parse("PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n");
+        assert!(!head.unwrap().expects_continue);
+    }
+}

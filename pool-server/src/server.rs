@@ -1,0 +1,281 @@
+//! The builder, the server and the handle of a server running in the background.
+
+use std::fmt;
+use std::net::{SocketAddr, TcpListener as StdListener, ToSocketAddrs};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use crate::config::Limits;
+use crate::event_loop::{EventLoop, Shared};
+use crate::{Error, Request, Response};
+
+/// The function that answers every request.
+pub(crate) type Handler = dyn Fn(&Request) -> Response + Send + Sync + 'static;
+
+/// An HTTP/1.1 server, bound and ready: [`run`](Self::run) it in this thread
+/// or [`spawn`](Self::spawn) it in the background.
+///
+/// ```no_run
+/// use pool_server::{Request, Response, Server};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// Server::builder()
+///     .bind("127.0.0.1:7878")
+///     .workers(4)
+///     .handler(|req: &Request| Response::text(format!("you asked for {}", req.path())))
+///     .build()?
+///     .run()?;
+/// # Ok(())
+/// # }
+/// ```
+pub struct Server {
+    event_loop: EventLoop,
+    shared: Arc<Shared>,
+    local_addr: SocketAddr,
+}
+
+/// Configures a [`Server`]; made by [`Server::builder`]. Every setting has a
+/// default (see [`config`](crate::config)); [`build`](Self::build) checks them.
+pub struct Builder {
+    addrs: Result<Vec<SocketAddr>, std::io::Error>,
+    workers: Option<usize>,
+    limits: Limits,
+    handler: Option<Box<Handler>>,
+}
+
+impl Server {
+    /// Starts configuring a server. It binds 127.0.0.1:7878 unless told otherwise.
+    pub fn builder() -> Builder {
+        Builder {
+            addrs: Ok(vec![SocketAddr::from(([127, 0, 0, 1], 7878))]),
+            workers: None,
+            limits: Limits::default(),
+            handler: None,
+        }
+    }
+
+    /// The address the server listens on (useful after binding port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Serves in this thread until SIGINT or SIGTERM arrives, then shuts down
+    /// gracefully: stops accepting, finishes in-flight requests (within the
+    /// shutdown timeout), closes idle connections and joins every worker.
+    ///
+    /// # Errors
+    /// When the signal handlers or the poller fail.
+    pub fn run(self) -> Result<(), Error> {
+        self.event_loop.run(true)
+    }
+
+    /// Serves from a background thread; the returned handle stops it.
+    ///
+    /// # Errors
+    /// When the thread cannot be spawned.
+    pub fn spawn(self) -> Result<ServerHandle, Error> {
+        let Server {
+            event_loop,
+            shared,
+            local_addr,
+        } = self;
+        let thread = thread::Builder::new()
+            .name("pool-event-loop".into())
+            .spawn(move || event_loop.run(false))
+            .map_err(|err| Error::io("cannot spawn the event loop thread", err))?;
+        Ok(ServerHandle {
+            shared,
+            local_addr,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Builder {
+    /// The address to listen on, such as `"127.0.0.1:8080"`, or port 0 for any
+    /// free port (read it back with [`Server::local_addr`]). When the name
+    /// resolves to several addresses, the first that binds is used.
+    pub fn bind(mut self, addr: impl ToSocketAddrs) -> Builder {
+        self.addrs = addr.to_socket_addrs().map(Iterator::collect);
+        self
+    }
+
+    /// The number of worker threads that run handlers; by default the number
+    /// of CPUs. Zero is an error at [`build`](Self::build).
+    pub fn workers(mut self, n: usize) -> Builder {
+        self.workers = Some(n);
+        self
+    }
+
+    /// The function that answers every request.
+    pub fn handler<F>(mut self, handler: F) -> Builder
+    where
+        F: Fn(&Request) -> Response + Send + Sync + 'static,
+    {
+        self.handler = Some(Box::new(handler));
+        self
+    }
+
+    /// Requests that may wait for a busy pool before the server answers 503.
+    pub fn queue_capacity(mut self, n: usize) -> Builder {
+        self.limits.queue_capacity = n;
+        self
+    }
+
+    /// Largest request head in bytes (431, or 414 for a long request line).
+    pub fn max_head_size(mut self, bytes: usize) -> Builder {
+        self.limits.max_head_size = bytes;
+        self
+    }
+
+    /// Most header fields in a request (431), at most 1,024.
+    pub fn max_headers(mut self, n: usize) -> Builder {
+        self.limits.max_headers = n;
+        self
+    }
+
+    /// Largest decoded request body in bytes (413).
+    pub fn max_body_size(mut self, bytes: usize) -> Builder {
+        self.limits.max_body_size = bytes;
+        self
+    }
+
+    /// Time allowed for a request head once its first byte arrived (408).
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Builder {
+        self.limits.header_read_timeout = timeout;
+        self
+    }
+
+    /// Longest pause between reads of a request body (408).
+    pub fn body_read_timeout(mut self, timeout: Duration) -> Builder {
+        self.limits.body_read_timeout = timeout;
+        self
+    }
+
+    /// How long an idle keep-alive connection stays open.
+    pub fn keep_alive_timeout(mut self, timeout: Duration) -> Builder {
+        self.limits.keep_alive_timeout = timeout;
+        self
+    }
+
+    /// Longest pause while a client does not read its response.
+    pub fn write_timeout(mut self, timeout: Duration) -> Builder {
+        self.limits.write_timeout = timeout;
+        self
+    }
+
+    /// Most open connections; past it the server stops accepting until one closes.
+    pub fn max_connections(mut self, n: usize) -> Builder {
+        self.limits.max_connections = n;
+        self
+    }
+
+    /// How long a graceful shutdown waits for in-flight requests.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Builder {
+        self.limits.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Checks the settings, starts the workers and binds the socket.
+    ///
+    /// # Errors
+    /// Zero workers or an out-of-range limit ([`Error::is_config`]), an
+    /// address that cannot be bound ([`Error::is_bind`]), or threads and
+    /// poller the OS refuses ([`Error::is_io`]).
+    pub fn build(self) -> Result<Server, Error> {
+        let workers = match self.workers {
+            Some(0) => return Err(Error::config("workers must be at least 1")),
+            Some(n) => n,
+            None => thread::available_parallelism().map_or(1, usize::from),
+        };
+        self.limits.validate()?;
+        let handler = self
+            .handler
+            .unwrap_or_else(|| Box::new(|_: &Request| Response::from(http::StatusCode::NOT_FOUND)));
+        let addrs = self.addrs.map_err(Error::bind)?;
+        let listener = StdListener::bind(&addrs[..]).map_err(Error::bind)?;
+        let local_addr = listener.local_addr().map_err(Error::bind)?;
+        let (event_loop, shared) = EventLoop::new(listener, workers, self.limits, handler)?;
+        Ok(Server {
+            event_loop,
+            shared,
+            local_addr,
+        })
+    }
+}
+
+/// A server running in the background, made by [`Server::spawn`].
+///
+/// Dropping the handle shuts the server down as [`shutdown`](Self::shutdown) does.
+pub struct ServerHandle {
+    shared: Arc<Shared>,
+    local_addr: SocketAddr,
+    thread: Option<JoinHandle<Result<(), Error>>>,
+}
+
+impl ServerHandle {
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Shuts down gracefully and waits: stops accepting, lets in-flight
+    /// requests finish within the shutdown timeout, closes idle connections and
+    /// joins every thread.
+    ///
+    /// # Errors
+    /// When the event loop failed while serving.
+    pub fn shutdown(mut self) -> Result<(), Error> {
+        self.stop()
+    }
+
+    fn stop(&mut self) -> Result<(), Error> {
+        let Some(thread) = self.thread.take() else {
+            return Ok(());
+        };
+        self.shared.request_shutdown();
+        match thread.join() {
+            Ok(result) => result,
+            Err(_) => Err(Error::io(
+                "the event loop panicked",
+                std::io::Error::other("panic"),
+            )),
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        if let Err(err) = self.stop() {
+            log::error!("server stopped with an error: {err}");
+        }
+    }
+}
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("local_addr", &self.local_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("addrs", &self.addrs)
+            .field("workers", &self.workers)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for ServerHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerHandle")
+            .field("local_addr", &self.local_addr)
+            .field("running", &self.thread.is_some())
+            .finish()
+    }
+}
