@@ -8,6 +8,7 @@ use std::io::{self, Read, Write};
 use std::mem;
 use std::net::{Shutdown, SocketAddr};
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use http::{Method, StatusCode, Version};
@@ -268,13 +269,15 @@ impl Conn {
 
     /// Answers every queued request with `handler`, in order, then writes what
     /// it can without blocking. Runs on a worker.
-    pub(crate) fn serve(&mut self, handler: &Handler, draining: bool) {
+    pub(crate) fn serve(&mut self, handler: &Handler, draining: &AtomicBool) {
         while let Some(Exchange {
             request,
             keep_alive,
         }) = self.ready.pop()
         {
             let (response, handler_ok) = call(handler, &request);
+            // Read after the handler ran: a shutdown may have begun meanwhile.
+            let draining = draining.load(Ordering::Acquire);
             let keep = keep_alive && handler_ok && !draining && !asks_close(&response);
             let persist = match (keep, request.version) {
                 (false, _) => Persist::Close,
@@ -345,8 +348,12 @@ impl Conn {
         self.unframed = false;
         let mut buf = mem::take(&mut self.read_buf);
         let mut pos = 0;
-        while let Some(step) = self.frame_one(&buf[pos..], limits, now) {
-            pos += step;
+        loop {
+            let (used, more) = self.frame_one(&buf[pos..], limits, now);
+            pos += used;
+            if !more {
+                break;
+            }
             if self.ready.len() >= MAX_PIPELINE {
                 self.unframed = true;
                 break;
@@ -361,12 +368,11 @@ impl Conn {
         }
     }
 
-    /// Advances the reading state over `input`. Returns the bytes used when
-    /// it made progress and framing should go on, `None` when it needs more
-    /// input or is done.
-    fn frame_one(&mut self, input: &[u8], limits: &Limits, now: Instant) -> Option<usize> {
+    /// Advances the reading state over `input`. Returns the bytes used, and
+    /// whether framing can go on (false when it needs more input or is done).
+    fn frame_one(&mut self, input: &[u8], limits: &Limits, now: Instant) -> (usize, bool) {
         match &mut self.reading {
-            Reading::Done => None,
+            Reading::Done => (0, false),
             Reading::Idle => {
                 // RFC 9112 §2.2: ignore empty lines before a request line.
                 let blank = input
@@ -374,37 +380,37 @@ impl Conn {
                     .take_while(|&&b| b == b'\r' || b == b'\n')
                     .count();
                 if blank == input.len() {
-                    return (blank > 0).then_some(blank);
+                    return (blank, false);
                 }
                 self.reading = Reading::Head {
                     started: now,
                     scanned: 0,
                 };
-                Some(blank)
+                (blank, true)
             }
             Reading::Head { scanned, .. } => {
                 let Some(end) = find_head_end(input, scanned.saturating_sub(3)) else {
                     *scanned = input.len();
                     if input.len() > limits.max_head_size {
-                        self.refuse(head_too_large(input));
+                        self.refuse(head_too_large(input, limits.max_head_size));
                     }
-                    return None;
+                    return (0, false);
                 };
                 if end > limits.max_head_size {
-                    self.refuse(head_too_large(&input[..end]));
-                    return None;
+                    self.refuse(head_too_large(&input[..end], limits.max_head_size));
+                    return (0, false);
                 }
                 let head = match parse_head(&input[..end], limits, self.peer_addr) {
                     Ok(head) => head,
                     Err(err) => {
                         self.refuse(err);
-                        return None;
+                        return (0, false);
                     }
                 };
                 let decoder = match head.body {
                     BodyKind::Empty => {
                         self.finish(head.request, head.keep_alive);
-                        return Some(end);
+                        return (end, true);
                     }
                     BodyKind::Length(n) => BodyDecoder::length(n),
                     BodyKind::Chunked => BodyDecoder::chunked(),
@@ -417,7 +423,7 @@ impl Conn {
                     last_progress: now,
                     continue_due: head.expects_continue,
                 };
-                Some(end)
+                (end, true)
             }
             Reading::Body {
                 decoder,
@@ -431,7 +437,7 @@ impl Conn {
                         Ok(decoded) => decoded,
                         Err(err) => {
                             self.refuse(err);
-                            return None;
+                            return (0, false);
                         }
                     };
                 if decoded.consumed > 0 {
@@ -440,7 +446,7 @@ impl Conn {
                     *continue_due = false;
                 }
                 if !decoded.done {
-                    return None;
+                    return (decoded.consumed, false);
                 }
                 let Reading::Body {
                     mut request,
@@ -453,7 +459,7 @@ impl Conn {
                 };
                 request.body = body;
                 self.finish(*request, keep_alive);
-                Some(decoded.consumed)
+                (decoded.consumed, true)
             }
         }
     }

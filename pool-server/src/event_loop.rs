@@ -94,10 +94,7 @@ impl Dispatched {
     fn run(mut self) {
         self.serving = true;
         if let Some(conn) = self.conn.as_mut() {
-            conn.serve(
-                &*self.shared.handler,
-                self.shared.draining.load(Ordering::Acquire),
-            );
+            conn.serve(&*self.shared.handler, &self.shared.draining);
         }
         if let Some(conn) = self.conn.take() {
             self.shared.give_back(Back::Served(conn));

@@ -95,13 +95,12 @@ pub(crate) fn find_head_end(buf: &[u8], from: usize) -> Option<usize> {
     None
 }
 
-/// The error for a buffer that reached the head limit without a blank line:
-/// 414 while the request line itself is unfinished, else 431.
-pub(crate) fn head_too_large(buf: &[u8]) -> RequestError {
-    if buf.contains(&b'\n') {
-        RequestError::HeadTooLarge
-    } else {
-        RequestError::UriTooLong
+/// The error for a head over the size limit: 414 when the request line alone
+/// is longer than the limit, else 431.
+pub(crate) fn head_too_large(buf: &[u8], limit: usize) -> RequestError {
+    match buf.iter().position(|&b| b == b'\n') {
+        Some(line_end) if line_end <= limit => RequestError::HeadTooLarge,
+        _ => RequestError::UriTooLong,
     }
 }
 

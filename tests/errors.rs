@@ -1,0 +1,303 @@
+//! Requests the server must refuse (RFC 9112 §2–7, RFC 9110 §15): each is
+//! answered with its status code and `Connection: close`, then the
+//! connection is closed. Includes the request-smuggling case of
+//! `Content-Length` with `Transfer-Encoding` (RFC 9112 §6.3).
+
+#[allow(dead_code)]
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use pool_server::Response;
+
+use support::{echo_path, serve, serve_echo_path, RawResponse, Serve};
+
+/// Sends `request` on a new connection and asserts that the server answers
+/// `status` with `Connection: close`, then closes the connection.
+#[track_caller]
+fn assert_rejected(server: &Serve, request: &[u8], status: u16) -> RawResponse {
+    let mut client = server.client();
+    client.send(request);
+    let response = client.response();
+    assert_eq!(response.status, status, "{client:?}");
+    assert!(
+        response.connection_has("close"),
+        "no `connection: close`\n{client:?}"
+    );
+    client.assert_closed();
+    response
+}
+
+/// `name: value` lines that make a head of about `count * 100` bytes.
+fn filler_headers(count: usize) -> String {
+    (0..count)
+        .map(|i| format!("X-Filler-{i:03}: {}\r\n", "v".repeat(84)))
+        .collect()
+}
+
+#[test]
+fn malformed_request_line_is_400() {
+    let server = serve_echo_path();
+    let requests: [&[u8]; 4] = [
+        b"NONSENSE\r\n\r\n",
+        b"GET\r\nHost: x\r\n\r\n",
+        b"G@T / HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /\r\nHost: x\r\n\r\n",
+    ];
+    for request in requests {
+        assert_rejected(&server, request, 400);
+    }
+}
+
+#[test]
+fn malformed_header_line_is_400() {
+    let server = serve_echo_path();
+    // RFC 9112 §5.1: whitespace between a field name and the colon MUST be rejected.
+    let requests: [&[u8]; 2] = [
+        b"GET / HTTP/1.1\r\nHost: x\r\nNo colon here\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nX-Spaced : y\r\n\r\n",
+    ];
+    for request in requests {
+        assert_rejected(&server, request, 400);
+    }
+}
+
+#[test]
+fn request_line_longer_than_max_head_size_is_414() {
+    let server = serve(|b| b.max_head_size(1024).handler(echo_path));
+    let line = format!("GET /{} HTTP/1.1\r\n", "a".repeat(2000));
+
+    // The whole request, and the line alone before its CRLF has arrived.
+    assert_rejected(&server, format!("{line}Host: x\r\n\r\n").as_bytes(), 414);
+    assert_rejected(&server, &line.as_bytes()[..1500], 414);
+}
+
+#[test]
+fn headers_larger_than_max_head_size_are_431() {
+    let server = serve(|b| b.max_head_size(1024).handler(echo_path));
+    let request = format!("GET / HTTP/1.1\r\nHost: x\r\n{}\r\n", filler_headers(20));
+
+    assert_rejected(&server, request.as_bytes(), 431);
+}
+
+#[test]
+fn more_headers_than_max_headers_are_431() {
+    let server = serve(|b| b.max_headers(10).handler(echo_path));
+    let request = format!("GET / HTTP/1.1\r\nHost: x\r\n{}\r\n", filler_headers(20));
+
+    assert_rejected(&server, request.as_bytes(), 431);
+}
+
+#[test]
+fn exactly_max_headers_headers_are_accepted() {
+    let server = serve(|b| b.max_headers(10).handler(echo_path));
+    let mut client = server.client();
+
+    // Host plus nine more: ten fields.
+    let response = client
+        .request(format!("GET /ten HTTP/1.1\r\nHost: x\r\n{}\r\n", filler_headers(9)).as_bytes());
+
+    assert_eq!(response.status, 200, "{client:?}");
+    assert_eq!(response.text(), "/ten");
+}
+
+#[test]
+fn content_length_over_max_body_size_is_413_before_the_body_is_sent() {
+    let server = serve(|b| b.max_body_size(1024).handler(echo_path));
+
+    // Only the head is sent: the server must answer from it alone.
+    assert_rejected(
+        &server,
+        b"POST /upload HTTP/1.1\r\n\
+          Host: x\r\n\
+          Content-Length: 1048576\r\n\
+          \r\n",
+        413,
+    );
+}
+
+#[test]
+fn chunked_body_over_max_body_size_is_413() {
+    let server = serve(|b| b.max_body_size(1024).handler(echo_path));
+    let chunk = format!("190\r\n{}\r\n", "c".repeat(400));
+    let request = format!(
+        "POST /upload HTTP/1.1\r\n\
+         Host: x\r\n\
+         Transfer-Encoding: chunked\r\n\
+         \r\n\
+         {chunk}{chunk}{chunk}0\r\n\r\n"
+    );
+
+    assert_rejected(&server, request.as_bytes(), 413);
+}
+
+#[test]
+fn unknown_transfer_coding_is_501() {
+    let server = serve_echo_path();
+
+    // RFC 9112 §6.1: "A server that receives a request message with a transfer
+    // coding it does not understand SHOULD respond with 501 (Not Implemented)."
+    assert_rejected(
+        &server,
+        b"POST / HTTP/1.1\r\n\
+          Host: x\r\n\
+          Transfer-Encoding: gzip, chunked\r\n\
+          \r\n\
+          0\r\n\
+          \r\n",
+        501,
+    );
+}
+
+#[test]
+fn transfer_encoding_not_ending_in_chunked_is_400() {
+    let server = serve_echo_path();
+
+    // RFC 9112 §6.3: "If a Transfer-Encoding header field is present in a
+    // request and the chunked transfer coding is not the final encoding, [...]
+    // the server MUST respond with the 400 (Bad Request) status code and then
+    // close the connection."
+    assert_rejected(
+        &server,
+        b"POST / HTTP/1.1\r\n\
+          Host: x\r\n\
+          Transfer-Encoding: gzip\r\n\
+          \r\n",
+        400,
+    );
+}
+
+#[test]
+fn unsupported_http_version_is_505() {
+    let server = serve_echo_path();
+
+    assert_rejected(&server, b"GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505);
+    assert_rejected(&server, b"GET / HTTP/1.2\r\nHost: x\r\n\r\n", 505);
+}
+
+#[test]
+fn http11_request_without_host_is_400() {
+    let server = serve_echo_path();
+
+    assert_rejected(&server, b"GET / HTTP/1.1\r\nAccept: */*\r\n\r\n", 400);
+}
+
+#[test]
+fn two_host_headers_are_400() {
+    let server = serve_echo_path();
+
+    assert_rejected(
+        &server,
+        b"GET / HTTP/1.1\r\n\
+          Host: a.example\r\n\
+          Host: b.example\r\n\
+          \r\n",
+        400,
+    );
+}
+
+#[test]
+fn two_different_content_lengths_are_400() {
+    let server = serve_echo_path();
+
+    assert_rejected(
+        &server,
+        b"POST / HTTP/1.1\r\n\
+          Host: x\r\n\
+          Content-Length: 5\r\n\
+          Content-Length: 6\r\n\
+          \r\n\
+          hello!",
+        400,
+    );
+}
+
+#[test]
+fn content_length_that_is_not_a_plain_number_is_400() {
+    let server = serve_echo_path();
+
+    for value in ["abc", "-1", "+5"] {
+        let request = format!("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {value}\r\n\r\n");
+        assert_rejected(&server, request.as_bytes(), 400);
+    }
+}
+
+#[test]
+fn content_length_with_chunked_is_400_and_never_two_requests() {
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let server = serve(|b| {
+        let seen = Arc::clone(&seen);
+        b.handler(move |req| {
+            seen.lock().unwrap().push(req.path().to_owned());
+            Response::text(req.path().to_owned())
+        })
+    });
+
+    // Exactly one response, a 400, then EOF: `assert_closed` fails on any
+    // byte after it, such as an answer to /smuggled.
+    assert_rejected(
+        &server,
+        b"POST / HTTP/1.1\r\n\
+          Host: x\r\n\
+          Content-Length: 6\r\n\
+          Transfer-Encoding: chunked\r\n\
+          \r\n\
+          0\r\n\
+          \r\n\
+          GET /smuggled HTTP/1.1\r\n\
+          Host: x\r\n\
+          \r\n",
+        400,
+    );
+
+    let seen = seen.lock().unwrap();
+    assert!(
+        !seen.iter().any(|path| path == "/smuggled"),
+        "the handler saw {seen:?}"
+    );
+}
+
+#[test]
+fn incomplete_head_is_answered_408_after_the_header_read_timeout() {
+    let server = serve(|b| {
+        b.header_read_timeout(Duration::from_millis(300))
+            .handler(echo_path)
+    });
+    let mut client = server.client();
+    let started = Instant::now();
+
+    client.send(b"GET / HTTP/1.1\r\nHost: x\r\nX-Half");
+    let response = client.response();
+    let waited = started.elapsed();
+
+    assert_eq!(response.status, 408, "{client:?}");
+    assert!(response.connection_has("close"), "{response:?}");
+    assert!(
+        waited >= Duration::from_millis(200),
+        "408 after only {waited:?}"
+    );
+    assert!(waited < Duration::from_secs(2), "408 only after {waited:?}");
+    client.assert_closed();
+}
+
+#[test]
+fn panicking_handler_gets_500_and_the_worker_survives() {
+    let server = serve(|b| {
+        b.workers(1).handler(|req| {
+            if req.path() == "/panic" {
+                panic!("this handler panics on purpose");
+            }
+            Response::text("still here")
+        })
+    });
+
+    for _ in 0..5 {
+        assert_rejected(&server, b"GET /panic HTTP/1.1\r\nHost: x\r\n\r\n", 500);
+    }
+    let mut client = server.client();
+    let response = client.request(b"GET /ok HTTP/1.1\r\nHost: x\r\n\r\n");
+
+    assert_eq!(response.status, 200, "{client:?}");
+    assert_eq!(response.text(), "still here");
+}

@@ -1,0 +1,148 @@
+//! Persistent connections (RFC 9112 §9.3): HTTP/1.1 keeps the connection open
+//! by default, `Connection: close` and HTTP/1.0 close it, idle connections
+//! time out silently, and every response carries `Content-Length` and `Date`.
+
+#[allow(dead_code)]
+mod support;
+
+use std::time::{Duration, Instant};
+
+use pool_server::{Response, StatusCode};
+
+use support::{parse_imf_fixdate, serve, serve_echo_path, unix_now};
+
+#[test]
+fn http11_connection_stays_open_between_requests() {
+    let server = serve_echo_path();
+    let mut client = server.client();
+
+    let first = client.request(b"GET /one HTTP/1.1\r\nHost: x\r\n\r\n");
+    let second = client.request(b"GET /two HTTP/1.1\r\nHost: x\r\n\r\n");
+
+    assert_eq!(first.status, 200, "{first:?}");
+    assert_eq!(first.text(), "/one");
+    assert!(!first.connection_has("close"), "{first:?}");
+    assert_eq!(second.status, 200, "{second:?}");
+    assert_eq!(second.text(), "/two");
+    assert!(!second.connection_has("close"), "{second:?}");
+    client.assert_open(Duration::from_millis(200));
+}
+
+#[test]
+fn connection_close_is_honoured() {
+    let server = serve_echo_path();
+    let mut client = server.client();
+
+    let response = client.request(
+        b"GET /bye HTTP/1.1\r\n\
+          Host: x\r\n\
+          Connection: close\r\n\
+          \r\n",
+    );
+
+    assert_eq!(response.status, 200, "{response:?}");
+    assert_eq!(response.text(), "/bye");
+    assert!(response.connection_has("close"), "{response:?}");
+    client.assert_closed();
+}
+
+#[test]
+fn http10_closes_by_default() {
+    let server = serve_echo_path();
+    let mut client = server.client();
+
+    let response = client.request(b"GET /old HTTP/1.0\r\n\r\n");
+
+    assert_eq!(response.status, 200, "{response:?}");
+    assert_eq!(response.text(), "/old");
+    assert!(!response.connection_has("keep-alive"), "{response:?}");
+    client.assert_closed();
+}
+
+#[test]
+fn http10_with_keep_alive_stays_open() {
+    let server = serve_echo_path();
+    let mut client = server.client();
+    let request = b"GET /again HTTP/1.0\r\n\
+                    Connection: keep-alive\r\n\
+                    \r\n";
+
+    let first = client.request(request);
+    let second = client.request(request);
+
+    for response in [&first, &second] {
+        assert_eq!(response.status, 200, "{response:?}");
+        assert_eq!(response.text(), "/again");
+        assert!(response.connection_has("keep-alive"), "{response:?}");
+    }
+    client.assert_open(Duration::from_millis(200));
+}
+
+#[test]
+fn idle_keep_alive_connection_is_closed_silently_after_the_timeout() {
+    let server = serve(|b| {
+        b.keep_alive_timeout(Duration::from_millis(300))
+            .handler(support::echo_path)
+    });
+    let mut client = server.client();
+
+    let response = client.request(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(response.status, 200, "{response:?}");
+    let idle_since = Instant::now();
+    client.assert_closed();
+    let idle = idle_since.elapsed();
+
+    assert!(
+        idle >= Duration::from_millis(200),
+        "closed after only {idle:?} of a 300 ms keep-alive timeout"
+    );
+    assert!(
+        idle < Duration::from_secs(2),
+        "closed only after {idle:?} of a 300 ms keep-alive timeout"
+    );
+}
+
+#[test]
+fn every_response_has_content_length_and_an_imf_fixdate() {
+    let server = serve(|b| {
+        b.handler(|req| match req.path() {
+            "/text" => Response::text("hello"),
+            _ => Response::status_only(StatusCode::NOT_FOUND),
+        })
+    });
+    let mut client = server.client();
+    let ok = client.request(b"GET /text HTTP/1.1\r\nHost: x\r\n\r\n");
+    let not_found = client.request(b"GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n");
+    // An error the server answers itself: no Host in HTTP/1.1.
+    let bad = server.client().request(b"GET / HTTP/1.1\r\n\r\n");
+
+    assert_eq!(ok.status, 200, "{ok:?}");
+    assert_eq!(ok.header_all("content-length"), ["5"], "{ok:?}");
+    assert_eq!(not_found.status, 404, "{not_found:?}");
+    assert_eq!(
+        not_found.header_all("content-length"),
+        ["0"],
+        "{not_found:?}"
+    );
+    assert_eq!(bad.status, 400, "{bad:?}");
+    let bad_length = bad
+        .header("content-length")
+        .expect("400 has content-length");
+    assert_eq!(
+        bad_length.parse::<usize>().ok(),
+        Some(bad.body.len()),
+        "{bad:?}"
+    );
+
+    for response in [&ok, &not_found, &bad] {
+        let dates = response.header_all("date");
+        assert_eq!(dates.len(), 1, "one Date header: {response:?}");
+        assert_eq!(dates[0].len(), 29, "{response:?}");
+        let date = parse_imf_fixdate(dates[0])
+            .unwrap_or_else(|| panic!("Date is not an IMF-fixdate: {response:?}"));
+        assert!(
+            date.abs_diff(unix_now()) <= 5,
+            "Date is not now: {response:?}"
+        );
+    }
+}
