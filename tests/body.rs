@@ -193,3 +193,59 @@ fn head_response_has_the_get_headers_and_no_body() {
     assert_eq!(after.text(), "hello world", "{client:?}");
     client.assert_open(Duration::from_millis(100));
 }
+
+#[test]
+fn content_length_body_split_across_writes_is_received_once() {
+    let server = serve(|b| b.handler(echo_body));
+    let mut client = server.client();
+    let pieces: [&[u8]; 4] = [
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhe",
+        b"llo",
+        b" wor",
+        b"ld",
+    ];
+
+    for piece in pieces {
+        client.send(piece);
+        thread::sleep(Duration::from_millis(20));
+    }
+    let response = client.response();
+
+    assert_eq!(response.status, 200, "{response:?}");
+    assert_eq!(response.text(), "hello world", "{client:?}");
+}
+
+#[test]
+fn pipelined_requests_with_bodies_are_each_answered_with_their_own_body() {
+    let server = serve(|b| b.handler(echo_body));
+    let mut client = server.client();
+
+    client.send(
+        b"POST /1 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\none\
+          POST /2 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\ntwo\r\n0\r\n\r\n\
+          POST /3 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nthree",
+    );
+
+    for want in ["one", "two", "three"] {
+        let response = client.response();
+        assert_eq!(response.status, 200, "{response:?}");
+        assert_eq!(response.text(), want, "{client:?}");
+    }
+    client.assert_open(Duration::from_millis(100));
+}
+
+#[test]
+fn a_body_that_stops_arriving_is_answered_408() {
+    let server = serve(|b| {
+        b.handler(echo_body)
+            .body_read_timeout(Duration::from_millis(300))
+    });
+    let mut client = server.client();
+
+    client.send(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhalf");
+    let response = client.response();
+
+    assert_eq!(response.status, 408, "{response:?}");
+    assert!(response.connection_has("close"), "{response:?}");
+    client.assert_closed();
+}

@@ -146,3 +146,15 @@ fn every_response_has_content_length_and_an_imf_fixdate() {
         );
     }
 }
+
+#[test]
+fn a_handler_can_close_the_connection() {
+    let server = serve(|b| b.handler(|_| Response::text("bye").with_header("connection", "close")));
+    let mut client = server.client();
+
+    let response = client.request(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+
+    assert_eq!(response.status, 200, "{response:?}");
+    assert_eq!(response.header_all("connection"), ["close"], "{response:?}");
+    client.assert_closed();
+}
