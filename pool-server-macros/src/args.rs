@@ -150,7 +150,12 @@ mod tests {
                     })
                     .collect()
             })
-            .map_err(|e| e.into_iter().map(|e| e.to_string()).collect::<Vec<_>>().join(" | "))
+            .map_err(|e| {
+                e.into_iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            })
     }
 
     #[test]
@@ -167,7 +172,11 @@ mod tests {
     #[test]
     fn bad_signatures_are_all_reported() {
         let cases: &[(&str, &str, &str)] = &[
-            ("GET /u/{id}", "fn f()", "path parameter `id` has no function argument named `id`"),
+            (
+                "GET /u/{id}",
+                "fn f()",
+                "path parameter `id` has no function argument named `id`",
+            ),
             ("GET /u/{id}", "fn f(id: &str)", "cannot borrow"),
             ("GET /", "async fn f()", "cannot be `async`"),
             ("GET /", "unsafe fn f()", "cannot be `unsafe`"),

@@ -7,7 +7,10 @@
 //! #[doc(hidden)]
 //! const __pool_server_route_user: ::pool_server::__private::Route = {
 //!     fn handler(cx: &RequestContext<'_>) -> Response {
-//!         let arg0 = match path_param::<u64>(cx, 0, "id", "u64") { Ok(v) => v, Err(r) => return r };
+//!         let arg0 = match path_param::<u64>(cx, 0, "id", "u64") {
+//!             Ok(v) => v,
+//!             Err(rejection) => return into_response(rejection),
+//!         };
 //!         into_response(user(arg0))
 //!     }
 //!     fn requirements(needs: &mut Requirements) {}
@@ -49,22 +52,24 @@ pub(crate) fn route(item: &ItemFn, spec: &RouteSpec, lit: &LitStr, args: &[Arg])
             ArgKind::Param { index, name } => {
                 let type_name = LitStr::new(&type_text(ty), Span::call_site());
                 quote_spanned! {span=>
-                    #private::path_param::<#ty>(__cx, #index, #name, #type_name)
+                    #private::path_param::<#ty>(__pool_server_cx, #index, #name, #type_name)
                 }
             }
             ArgKind::Extractor => {
                 requirements.push(quote_spanned! {span=>
-                    <#ty as #private::FromRequest<'_>>::requirements(__needs);
+                    <#ty as #private::FromRequest<'_>>::requirements(__pool_server_needs);
                 });
                 quote_spanned! {span=>
-                    <#ty as #private::FromRequest<'_>>::from_request(__cx)
+                    <#ty as #private::FromRequest<'_>>::from_request(__pool_server_cx)
                 }
             }
         };
         bindings.push(quote! {
             let #var = match #value {
-                ::core::result::Result::Ok(value) => value,
-                ::core::result::Result::Err(rejection) => return rejection,
+                ::core::result::Result::Ok(__pool_server_value) => __pool_server_value,
+                ::core::result::Result::Err(__pool_server_rejection) => {
+                    return #private::into_response(__pool_server_rejection);
+                }
             };
         });
         call_args.push(var);
@@ -74,13 +79,17 @@ pub(crate) fn route(item: &ItemFn, spec: &RouteSpec, lit: &LitStr, args: &[Arg])
         ReturnType::Default => fn_name.span(),
         ReturnType::Type(_, ty) => ty.span(),
     };
-    let respond = quote_spanned! {output_span=>
-        #private::into_response(#fn_name(#(#call_args),*))
+    // The output is bound first so that a type without `IntoResponse` is
+    // reported on the return type alone, not on `name() -> Type`.
+    let output = quote_spanned!(output_span=> __pool_server_output);
+    let respond = quote! {
+        let #output = #fn_name(#(#call_args),*);
+        #private::into_response(#output)
     };
     let needs = if requirements.is_empty() {
         quote!(_: &mut #private::Requirements)
     } else {
-        quote!(__needs: &mut #private::Requirements)
+        quote!(__pool_server_needs: &mut #private::Requirements)
     };
 
     let method = &spec.method;
@@ -99,7 +108,7 @@ pub(crate) fn route(item: &ItemFn, spec: &RouteSpec, lit: &LitStr, args: &[Arg])
         #[allow(non_upper_case_globals)]
         #vis const #companion: #private::Route = {
             fn __pool_server_handler(
-                __cx: &#private::RequestContext<'_>,
+                __pool_server_cx: &#private::RequestContext<'_>,
             ) -> ::pool_server::Response {
                 #(#bindings)*
                 #respond

@@ -112,9 +112,7 @@ fn parse_path(path: &str) -> Result<Vec<Segment>, String> {
     for (i, text) in raw.iter().enumerate() {
         let last = i + 1 == raw.len();
         if text.is_empty() && !last {
-            return Err(
-                "empty segment (`//`) in path; remove the extra slash".to_owned(),
-            );
+            return Err("empty segment (`//`) in path; remove the extra slash".to_owned());
         }
         let segment = parse_segment(text)?;
         match &segment {
@@ -154,9 +152,7 @@ fn parse_segment(text: &str) -> Result<Segment, String> {
                 literal.push('}');
             }
             '}' => {
-                return Err(
-                    "unmatched `}` in path; write `}}` for a literal brace".to_owned(),
-                );
+                return Err("unmatched `}` in path; write `}}` for a literal brace".to_owned());
             }
             '{' => {
                 let Some(len) = text[start..].find('}') else {
@@ -235,7 +231,11 @@ mod tests {
                 "DELETE",
                 vec![stat("a"), param("x"), stat("b"), param("y_2")],
             ),
-            ("GET /files/{*path}", "GET", vec![stat("files"), wild("path")]),
+            (
+                "GET /files/{*path}",
+                "GET",
+                vec![stat("files"), wild("path")],
+            ),
             ("GET /{*all}", "GET", vec![wild("all")]),
             ("GET /{{x}}", "GET", vec![stat("{x}")]),
             ("GET /caf%C3%A9", "GET", vec![stat("caf%C3%A9")]),
@@ -268,7 +268,10 @@ mod tests {
             ("GET /id}", "unmatched `}`"),
             ("GET /u/{id}/{id}", "duplicate parameter `id`"),
             ("GET /u/{id}/{*id}", "duplicate parameter `id`"),
-            ("GET /{*rest}/x", "the wildcard `{*rest}` must be the last segment"),
+            (
+                "GET /{*rest}/x",
+                "the wildcard `{*rest}` must be the last segment",
+            ),
             ("GET /user-{id}", "a parameter must be a whole segment"),
             ("GET /{id}.json", "a parameter must be a whole segment"),
             ("GET /{1d}", "parameter name `1d` is not an identifier"),

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use crate::config::Limits;
 use crate::event_loop::{EventLoop, Shared};
+use crate::extract::States;
+use crate::router::{Route, Router, Routes};
 use crate::{Error, Request, Response};
 
 /// The function that answers every request.
@@ -42,6 +44,8 @@ pub struct Builder {
     workers: Option<usize>,
     limits: Limits,
     handler: Option<Box<Handler>>,
+    routes: Vec<Route>,
+    states: States,
 }
 
 impl Server {
@@ -52,6 +56,8 @@ impl Server {
             workers: None,
             limits: Limits::default(),
             handler: None,
+            routes: Vec::new(),
+            states: States::default(),
         }
     }
 
@@ -114,6 +120,29 @@ impl Builder {
         F: Fn(&Request) -> Response + Send + Sync + 'static,
     {
         self.handler = Some(Box::new(handler));
+        self
+    }
+
+    /// Adds the routes that [`routes!`](crate::routes) lists; call it as
+    /// often as needed. Requests that match no route's path go to the
+    /// [`handler`](Self::handler) if there is one, else get 404; a known path
+    /// with another method gets 405 with `Allow`, and `OPTIONS` gets 204
+    /// with `Allow`. `HEAD` is answered by the `GET` route, without a body.
+    ///
+    /// [`build`](Self::build) fails when two routes have the same method and
+    /// equivalent paths, or when a route needs a state that was not
+    /// registered with [`state`](Self::state).
+    pub fn routes(mut self, routes: Routes) -> Builder {
+        self.routes.extend(routes.into_vec());
+        self
+    }
+
+    /// Registers the shared value that routes read with
+    /// [`State<T>`](crate::State), one per type (registering a type twice
+    /// makes [`build`](Self::build) fail). It is shared by every worker, so
+    /// wrap what changes in a `Mutex`, an `RwLock` or an atomic.
+    pub fn state<T: Send + Sync + 'static>(mut self, value: T) -> Builder {
+        self.states.insert(value);
         self
     }
 
@@ -180,7 +209,8 @@ impl Builder {
     /// Checks the settings, starts the workers and binds the socket.
     ///
     /// # Errors
-    /// Zero workers or an out-of-range limit ([`Error::is_config`]), an
+    /// Zero workers, an out-of-range limit, clashing routes or a missing
+    /// state ([`Error::is_config`]), an
     /// address that cannot be bound ([`Error::is_bind`]), or threads and
     /// poller the OS refuses ([`Error::is_io`]).
     pub fn build(self) -> Result<Server, Error> {
@@ -190,9 +220,14 @@ impl Builder {
             None => thread::available_parallelism().map_or(1, usize::from),
         };
         self.limits.validate()?;
-        let handler = self
-            .handler
-            .unwrap_or_else(|| Box::new(|_: &Request| Response::from(http::StatusCode::NOT_FOUND)));
+        let handler: Box<Handler> = if self.routes.is_empty() && self.states.is_empty() {
+            self.handler.unwrap_or_else(|| {
+                Box::new(|_: &Request| Response::from(http::StatusCode::NOT_FOUND))
+            })
+        } else {
+            let router = Router::new(self.routes, self.states, self.handler)?;
+            Box::new(move |request: &Request| router.dispatch(request))
+        };
         let addrs = self.addrs.map_err(Error::bind)?;
         let listener = StdListener::bind(&addrs[..]).map_err(Error::bind)?;
         let local_addr = listener.local_addr().map_err(Error::bind)?;

@@ -1,0 +1,6 @@
+use pool_server::route;
+
+#[route("GET /users")]
+struct Users;
+
+fn main() {}

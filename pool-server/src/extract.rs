@@ -1,0 +1,484 @@
+//! Extractors: the arguments of a route function that are not path
+//! parameters.
+//!
+//! Each argument type implements [`FromRequest`]; the code that
+//! [`route`](crate::route) generates calls it once per request, in argument
+//! order, and answers with the extractor's rejection if one fails.
+
+use std::any::{Any, TypeId};
+use std::borrow::Cow;
+use std::convert::Infallible;
+use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use http::{HeaderMap, Method, StatusCode};
+
+use crate::router::Params;
+use crate::{IntoResponse, Request, Response};
+
+/// A type that a route function can take as an argument.
+///
+/// Implement it to write your own extractor. `from_request` runs on the
+/// worker thread before the route function; an `Err` (the rejection) is sent
+/// as the response and the function is not called. `requirements` runs once, at
+/// [`Builder::build`](crate::Builder::build), to declare the shared state
+/// the extractor reads, so a missing [`Builder::state`](crate::Builder::state)
+/// is a build error rather than a failure on every request.
+///
+/// ```
+/// use pool_server::{route, FromRequest, RequestContext, StatusCode};
+///
+/// /// The bearer token of the `Authorization` header.
+/// struct Token(String);
+///
+/// impl FromRequest<'_> for Token {
+///     type Rejection = (StatusCode, &'static str);
+///
+///     fn from_request(cx: &RequestContext<'_>) -> Result<Self, Self::Rejection> {
+///         cx.request()
+///             .header("authorization")
+///             .and_then(|value| value.strip_prefix("Bearer "))
+///             .map(|token| Token(token.to_owned()))
+///             .ok_or((StatusCode::UNAUTHORIZED, "log in first"))
+///     }
+/// }
+///
+/// #[route("GET /me")]
+/// fn me(token: Token) -> String {
+///     format!("your token is {}", token.0)
+/// }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an extractor, so it cannot be an argument of a route function",
+    label = "neither a path parameter nor an extractor",
+    note = "an argument named like a `{{param}}` of the path is parsed from it; any other argument must implement `FromRequest`, as `&Request`, `&HeaderMap`, `State<T>`, `Query<T>` and `Json<T>` do"
+)]
+pub trait FromRequest<'r>: Sized {
+    /// What is sent instead when extraction fails: [`Rejection`] for the
+    /// built-in extractors, [`Infallible`] for those that cannot fail, or
+    /// any [`IntoResponse`] type (such as `Response` or
+    /// `(StatusCode, &'static str)`).
+    type Rejection: IntoResponse;
+
+    /// Builds the value from the request.
+    ///
+    /// # Errors
+    /// The rejection, sent as the response instead of calling the route
+    /// function (such as 400 for a malformed body).
+    fn from_request(cx: &RequestContext<'r>) -> Result<Self, Self::Rejection>;
+
+    /// Declares what the extractor needs from the server (its state types).
+    /// The default declares nothing.
+    fn requirements(needs: &mut Requirements) {
+        let _ = needs;
+    }
+}
+
+/// What an extractor can read: the request, the matched route and the
+/// server's shared state.
+pub struct RequestContext<'r> {
+    pub(crate) request: &'r Request,
+    pub(crate) params: &'r Params<'r>,
+    pub(crate) states: &'r States,
+    pub(crate) matched_path: &'static str,
+}
+
+impl<'r> RequestContext<'r> {
+    /// The request.
+    pub fn request(&self) -> &'r Request {
+        self.request
+    }
+
+    /// The pattern of the route that matched, as written in `#[route]`, such
+    /// as `/users/{id}` (useful as a metrics label).
+    pub fn matched_path(&self) -> &'static str {
+        self.matched_path
+    }
+
+    /// The state of type `T` registered with
+    /// [`Builder::state`](crate::Builder::state), if there is one.
+    pub fn state<T: Send + Sync + 'static>(&self) -> Option<&'r T> {
+        self.states.get::<T>()?.downcast_ref()
+    }
+}
+
+impl fmt::Debug for RequestContext<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestContext")
+            .field("request", self.request)
+            .field("matched_path", &self.matched_path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a route's extractors need, gathered by [`FromRequest::requirements`]
+/// and checked at [`Builder::build`](crate::Builder::build).
+#[derive(Debug, Default)]
+pub struct Requirements {
+    pub(crate) states: Vec<(TypeId, &'static str)>,
+}
+
+impl Requirements {
+    /// Declares that the extractor reads the state of type `T`.
+    pub fn state<T: Send + Sync + 'static>(&mut self) {
+        self.states
+            .push((TypeId::of::<T>(), std::any::type_name::<T>()));
+    }
+}
+
+/// Why a built-in extractor or a path parameter refused a request: a status
+/// and a plain-text message, such as 400 `invalid query string: …`.
+///
+/// Its response is the message as `text/plain` with that status. Use it for
+/// your own extractors too, or any other [`IntoResponse`] type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    status: StatusCode,
+    message: Cow<'static, str>,
+}
+
+impl Rejection {
+    /// A rejection answered with `status` and `message` as plain text.
+    pub fn new(status: StatusCode, message: impl Into<Cow<'static, str>>) -> Rejection {
+        Rejection {
+            status,
+            message: message.into(),
+        }
+    }
+
+    /// The status of the response.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The text of the response.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Rejection {}
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        Response::text(self.message).with_status(self.status)
+    }
+}
+
+/// The shared values registered with `Builder::state`, one per type. A short
+/// vector: servers have a handful, and a linear scan beats hashing them.
+#[derive(Default)]
+pub(crate) struct States {
+    entries: Vec<StateEntry>,
+}
+
+struct StateEntry {
+    type_id: TypeId,
+    type_name: &'static str,
+    value: Arc<dyn Any + Send + Sync>,
+}
+
+impl States {
+    pub(crate) fn insert<T: Send + Sync + 'static>(&mut self, value: T) {
+        self.entries.push(StateEntry {
+            type_id: TypeId::of::<T>(),
+            type_name: std::any::type_name::<T>(),
+            value: Arc::new(value),
+        });
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub(crate) fn contains(&self, type_id: TypeId) -> bool {
+        self.entries.iter().any(|entry| entry.type_id == type_id)
+    }
+
+    /// The name of a type registered more than once, if any.
+    pub(crate) fn duplicate(&self) -> Option<&'static str> {
+        self.entries.iter().enumerate().find_map(|(i, entry)| {
+            self.entries[..i]
+                .iter()
+                .any(|earlier| earlier.type_id == entry.type_id)
+                .then_some(entry.type_name)
+        })
+    }
+
+    fn get<T: 'static>(&self) -> Option<&Arc<dyn Any + Send + Sync>> {
+        let type_id = TypeId::of::<T>();
+        self.entries
+            .iter()
+            .find(|entry| entry.type_id == type_id)
+            .map(|entry| &entry.value)
+    }
+}
+
+impl fmt::Debug for States {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.entries.iter().map(|entry| entry.type_name))
+            .finish()
+    }
+}
+
+/// Shared state of type `T`, registered once with
+/// [`Builder::state`](crate::Builder::state) and handed to every route that
+/// takes a `State<T>`. Wrap mutable state in a `Mutex` or an atomic.
+///
+/// A route that takes `State<T>` while no `T` is registered makes
+/// [`Builder::build`](crate::Builder::build) fail. Take `Option<State<T>>`
+/// for state that may be absent.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// use pool_server::{route, State};
+///
+/// #[route("POST /hits")]
+/// fn hit(hits: State<AtomicU64>) -> String {
+///     format!("hit {}", hits.fetch_add(1, Ordering::Relaxed) + 1)
+/// }
+/// ```
+pub struct State<T>(pub Arc<T>);
+
+impl<'r, T: Send + Sync + 'static> FromRequest<'r> for State<T> {
+    type Rejection = Rejection;
+
+    fn from_request(cx: &RequestContext<'r>) -> Result<Self, Rejection> {
+        match cx
+            .states
+            .get::<T>()
+            .map(|value| Arc::clone(value).downcast::<T>())
+        {
+            Some(Ok(value)) => Ok(State(value)),
+            // `build` checked the requirements, so this is a bug, not a
+            // client error; answer rather than panic.
+            _ => {
+                let message = format!("state `{}` is not registered", std::any::type_name::<T>());
+                log::error!("{message}");
+                Err(Rejection::new(StatusCode::INTERNAL_SERVER_ERROR, message))
+            }
+        }
+    }
+
+    fn requirements(needs: &mut Requirements) {
+        needs.state::<T>();
+    }
+}
+
+impl<T> Deref for State<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> Clone for State<T> {
+    fn clone(&self) -> Self {
+        State(Arc::clone(&self.0))
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for State<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("State").field(&self.0).finish()
+    }
+}
+
+impl<'r> FromRequest<'r> for &'r Request {
+    type Rejection = Infallible;
+
+    fn from_request(cx: &RequestContext<'r>) -> Result<Self, Infallible> {
+        Ok(cx.request)
+    }
+}
+
+/// The request's header fields.
+impl<'r> FromRequest<'r> for &'r HeaderMap {
+    type Rejection = Infallible;
+
+    fn from_request(cx: &RequestContext<'r>) -> Result<Self, Infallible> {
+        Ok(cx.request.headers())
+    }
+}
+
+/// The request method (useful in a route that answers several, or `HEAD`).
+impl<'r> FromRequest<'r> for &'r Method {
+    type Rejection = Infallible;
+
+    fn from_request(cx: &RequestContext<'r>) -> Result<Self, Infallible> {
+        Ok(cx.request.method())
+    }
+}
+
+/// `None` when the inner extractor fails, instead of its rejection. The
+/// inner extractor's requirements are not enforced, so `Option<State<T>>`
+/// works whether or not a `T` was registered.
+impl<'r, T: FromRequest<'r>> FromRequest<'r> for Option<T> {
+    type Rejection = Infallible;
+
+    fn from_request(cx: &RequestContext<'r>) -> Result<Self, Infallible> {
+        Ok(T::from_request(cx).ok())
+    }
+}
+
+/// The query string, deserialized with `serde_urlencoded`: a malformed one
+/// is answered with 400 and serde's message. A request without a query
+/// deserializes from the empty string, so optional fields still work.
+///
+/// ```
+/// use pool_server::{route, Query};
+/// use serde::Deserialize;
+///
+/// #[derive(Deserialize)]
+/// struct Page {
+///     #[serde(default)]
+///     offset: u32,
+///     limit: Option<u32>,
+/// }
+///
+/// #[route("GET /items")]
+/// fn items(page: Query<Page>) -> String {
+///     format!("from {} take {}", page.offset, page.limit.unwrap_or(10))
+/// }
+/// ```
+#[cfg(feature = "json")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Query<T>(pub T);
+
+#[cfg(feature = "json")]
+impl<'r, T: serde::de::DeserializeOwned> FromRequest<'r> for Query<T> {
+    type Rejection = Rejection;
+
+    fn from_request(cx: &RequestContext<'r>) -> Result<Self, Rejection> {
+        serde_urlencoded::from_str(cx.request.query().unwrap_or(""))
+            .map(Query)
+            .map_err(|err| {
+                Rejection::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("invalid query string: {err}"),
+                )
+            })
+    }
+}
+
+/// A JSON body, both ways.
+///
+/// As an argument, it deserializes the request body with `serde_json`. The
+/// request must say `Content-Type: application/json` (or `application/…+json`),
+/// else the answer is 415; malformed JSON is 400 and JSON of the wrong shape
+/// is 422, each with serde's message.
+///
+/// As a return value, it serializes `T` into an `application/json` response
+/// (500 if serialization fails, which only odd `Serialize` impls do).
+///
+/// ```
+/// use pool_server::{route, Json, StatusCode};
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Deserialize, Serialize)]
+/// struct Item {
+///     name: String,
+/// }
+///
+/// #[route("POST /items")]
+/// fn create(item: Json<Item>) -> (StatusCode, Json<Item>) {
+///     (StatusCode::CREATED, item)
+/// }
+/// ```
+#[cfg(feature = "json")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Json<T>(pub T);
+
+#[cfg(feature = "json")]
+impl<'r, T: serde::de::DeserializeOwned> FromRequest<'r> for Json<T> {
+    type Rejection = Rejection;
+
+    fn from_request(cx: &RequestContext<'r>) -> Result<Self, Rejection> {
+        if !is_json(cx.request.header(http::header::CONTENT_TYPE)) {
+            return Err(Rejection::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "expected a request with `Content-Type: application/json`",
+            ));
+        }
+        serde_json::from_slice(cx.request.body())
+            .map(Json)
+            .map_err(|err| {
+                let status = match err.classify() {
+                    serde_json::error::Category::Data => StatusCode::UNPROCESSABLE_ENTITY,
+                    _ => StatusCode::BAD_REQUEST,
+                };
+                Rejection::new(status, format!("invalid JSON body: {err}"))
+            })
+    }
+}
+
+/// `application/json`, `application/json; charset=utf-8` or
+/// `application/<anything>+json`, in any case.
+#[cfg(feature = "json")]
+fn is_json(content_type: Option<&str>) -> bool {
+    let Some(content_type) = content_type else {
+        return false;
+    };
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    let Some((kind, subtype)) = essence.split_once('/') else {
+        return false;
+    };
+    kind.eq_ignore_ascii_case("application")
+        && (subtype.eq_ignore_ascii_case("json")
+            || subtype.len() > 5
+                && subtype.is_char_boundary(subtype.len() - 5)
+                && subtype[subtype.len() - 5..].eq_ignore_ascii_case("+json"))
+}
+
+macro_rules! deref_wrapper {
+    ($($name:ident),*) => {$(
+        #[cfg(feature = "json")]
+        impl<T> Deref for $name<T> {
+            type Target = T;
+
+            fn deref(&self) -> &T {
+                &self.0
+            }
+        }
+
+        #[cfg(feature = "json")]
+        impl<T> std::ops::DerefMut for $name<T> {
+            fn deref_mut(&mut self) -> &mut T {
+                &mut self.0
+            }
+        }
+    )*};
+}
+
+deref_wrapper!(Query, Json);
+
+#[cfg(all(test, feature = "json"))]
+mod tests {
+    use super::is_json;
+
+    #[test]
+    fn json_content_types_are_recognised() {
+        let cases = [
+            (Some("application/json"), true),
+            (Some("Application/JSON; charset=utf-8"), true),
+            (Some("application/problem+json"), true),
+            (Some("application/+json"), false),
+            (Some("text/json"), false),
+            (Some("application/jsonx"), false),
+            (Some("text/plain"), false),
+            (None, false),
+        ];
+        for (content_type, expected) in cases {
+            assert_eq!(is_json(content_type), expected, "{content_type:?}");
+        }
+    }
+}
