@@ -6,21 +6,61 @@
 //! senders and slow readers wait in the event loop and hold no worker, so a
 //! few workers serve thousands of connections.
 //!
+//! Annotate functions with [`route`], list them with [`routes!`], and run:
+//!
 //! ```no_run
-//! use pool_server::{Request, Response, Server, StatusCode};
+//! use std::sync::atomic::{AtomicU64, Ordering};
+//! use pool_server::{route, routes, Request, Server, State, StatusCode};
+//!
+//! #[route("GET /")]
+//! fn index() -> &'static str {
+//!     "Hello"
+//! }
+//!
+//! #[route("GET /users/{id}")]
+//! fn user(id: u64) -> String {
+//!     format!("user {id}")
+//! }
+//!
+//! #[route("POST /echo")]
+//! fn echo(req: &Request) -> Vec<u8> {
+//!     req.body().to_vec()
+//! }
+//!
+//! #[route("POST /hits")]
+//! fn hit(hits: State<AtomicU64>) -> (StatusCode, String) {
+//!     let n = hits.fetch_add(1, Ordering::Relaxed) + 1;
+//!     (StatusCode::CREATED, n.to_string())
+//! }
 //!
 //! fn main() -> Result<(), Box<dyn std::error::Error>> {
 //!     Server::builder()
 //!         .bind("127.0.0.1:7878")
 //!         .workers(4)
-//!         .handler(|req: &Request| match req.path() {
-//!             "/" => Response::text("hello"),
-//!             _ => Response::status_only(StatusCode::NOT_FOUND),
-//!         })
-//!         .build()? // binds now
+//!         .state(AtomicU64::new(0))
+//!         .routes(routes![index, user, echo, hit])
+//!         .build()? // binds now; clashing routes or missing state fail here
 //!         .run()?; // serves until SIGINT or SIGTERM, then shuts down gracefully
 //!     Ok(())
 //! }
+//! ```
+//!
+//! Without routes, one closure can answer everything; with routes, it answers
+//! the paths no route knows:
+//!
+//! ```no_run
+//! use pool_server::{Request, Response, Server, StatusCode};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! Server::builder()
+//!     .handler(|req: &Request| match req.path() {
+//!         "/" => Response::text("hello"),
+//!         _ => Response::status_only(StatusCode::NOT_FOUND),
+//!     })
+//!     .build()?
+//!     .run()?;
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! In tests, [`Server::spawn`] runs the server in the background and its

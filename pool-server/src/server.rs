@@ -12,7 +12,8 @@ use crate::extract::States;
 use crate::router::{Route, Router, Routes};
 use crate::{Error, Request, Response};
 
-/// The function that answers every request.
+/// The function that answers every request: the fallback handler, or the
+/// router that wraps it.
 pub(crate) type Handler = dyn Fn(&Request) -> Response + Send + Sync + 'static;
 
 /// An HTTP/1.1 server, bound and ready: [`run`](Self::run) it in this thread
@@ -114,7 +115,9 @@ impl Builder {
         self
     }
 
-    /// The function that answers every request.
+    /// The function that answers every request when there are no
+    /// [`routes`](Self::routes), and the requests whose path no route knows
+    /// when there are. Without it those get 404.
     pub fn handler<F>(mut self, handler: F) -> Builder
     where
         F: Fn(&Request) -> Response + Send + Sync + 'static,
