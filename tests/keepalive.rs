@@ -158,3 +158,23 @@ fn a_handler_can_close_the_connection() {
     assert_eq!(response.header_all("connection"), ["close"], "{response:?}");
     client.assert_closed();
 }
+
+#[test]
+fn a_connection_that_never_sends_is_closed_after_the_header_read_timeout() {
+    let server = serve(|b| {
+        b.header_read_timeout(Duration::from_millis(300))
+            .keep_alive_timeout(Duration::from_secs(60))
+            .handler(support::echo_path)
+    });
+    let connected = Instant::now();
+    let mut client = server.client();
+
+    client.assert_closed();
+    let waited = connected.elapsed();
+
+    assert!(
+        waited >= Duration::from_millis(200),
+        "closed after {waited:?}"
+    );
+    assert!(waited < Duration::from_secs(2), "closed after {waited:?}");
+}

@@ -17,7 +17,8 @@ pub const DEFAULT_MAX_HEADERS: usize = 100;
 /// `Content-Length`.
 pub const DEFAULT_MAX_BODY_SIZE: usize = 2 * 1024 * 1024;
 /// Time a client has to send a whole request head once it has begun: 10 s.
-/// Past it the client gets 408 (this is what stops slowloris).
+/// Past it the client gets 408 (this is what stops slowloris). A new
+/// connection that sends nothing at all is closed after the same time.
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest pause between two reads of a request body: 30 s. Past it: 408.
 pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);

@@ -67,6 +67,8 @@ pub(crate) struct Conn {
     peer_closed: bool,
     /// A write failed: the connection is dead.
     broken: bool,
+    /// No request has begun on this connection yet.
+    fresh: bool,
 }
 
 /// What the reading side is doing.
@@ -167,6 +169,7 @@ impl Conn {
             maybe_readable: false,
             peer_closed: false,
             broken: false,
+            fresh: true,
         }
     }
 
@@ -240,6 +243,9 @@ impl Conn {
             match &self.reading {
                 Reading::Head { started, .. } => *started + limits.header_read_timeout,
                 Reading::Body { last_progress, .. } => *last_progress + limits.body_read_timeout,
+                // A client that connects and sends nothing gets no more time
+                // than one that sends a head slowly.
+                Reading::Idle if self.fresh => self.since + limits.header_read_timeout,
                 Reading::Idle | Reading::Done => self.since + limits.keep_alive_timeout,
             }
         }
@@ -382,6 +388,7 @@ impl Conn {
                 if blank == input.len() {
                     return (blank, false);
                 }
+                self.fresh = false;
                 self.reading = Reading::Head {
                     started: now,
                     scanned: 0,

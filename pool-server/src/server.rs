@@ -173,7 +173,8 @@ impl Builder {
         self
     }
 
-    /// Time allowed for a request head once its first byte arrived (408).
+    /// Time allowed for a request head once its first byte arrived (408),
+    /// and for the first byte on a new connection (closed silently).
     pub fn header_read_timeout(mut self, timeout: Duration) -> Builder {
         self.limits.header_read_timeout = timeout;
         self
