@@ -171,3 +171,45 @@ fn past_max_connections_a_new_client_waits_until_one_closes() {
         "served {took:?} after a slot freed"
     );
 }
+
+/// Every way a connection can end frees its slot: with room for only two
+/// connections, a leaked slot would soon stop the server from accepting.
+#[test]
+fn connections_ending_in_every_way_free_their_slot() {
+    let server = serve(|b| {
+        b.max_connections(2)
+            .header_read_timeout(Duration::from_millis(200))
+            .max_body_size(16)
+            .handler(|req: &Request| {
+                assert_ne!(req.path(), "/panic", "handler panics on purpose");
+                Response::text("ok")
+            })
+    });
+    let endings: [&[u8]; 7] = [
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        b"GET / HTTP/1.0\r\n\r\n",
+        b"BAD\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99\r\n\r\n",
+        b"GET /panic HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHo",
+        b"",
+    ];
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for round in 0..4 {
+        for ending in endings {
+            assert!(Instant::now() < deadline, "round {round} took too long");
+            let mut client = server.client();
+            client.send(ending);
+            if ending.is_empty() || !ending.ends_with(b"\r\n\r\n") {
+                // Abandoned mid-request or before it: the client just leaves.
+                drop(client);
+            } else {
+                client.read_until_eof();
+            }
+        }
+    }
+
+    let mut client = server.client();
+    let took = timed_get(&mut client);
+    assert!(took < Duration::from_secs(1), "answered after {took:?}");
+}
