@@ -132,3 +132,8 @@ pub mod __private {
         assert_distinct, path_param, routes, BenchRouter, HandlerFn, Route, Segment,
     };
 }
+
+/// The README's Rust snippets, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
