@@ -9,7 +9,7 @@
 //! - `GET /plaintext`: 200 `Hello, World!` (`text/plain`);
 //! - `GET /sleep`: 200 `slept`, after blocking its worker for 100 ms;
 //! - `POST /echo`: 200 with the request body;
-//! - anything else: 404.
+//! - any other path: 404 (another method on these paths: 405).
 //!
 //! It logs nothing per request (the benchmark measures server CPU); only
 //! warnings and errors are logged unless `RUST_LOG` says otherwise.
@@ -18,9 +18,25 @@ use std::process;
 use std::thread;
 use std::time::Duration;
 
-use pool_server::{Method, Request, Response, Server, StatusCode};
+use pool_server::{route, routes, Request, Server};
 
 const USAGE: &str = "usage: bench PORT [WORKERS]";
+
+#[route("GET /plaintext")]
+fn plaintext() -> &'static str {
+    "Hello, World!"
+}
+
+#[route("GET /sleep")]
+fn sleep() -> &'static str {
+    thread::sleep(Duration::from_millis(100));
+    "slept"
+}
+
+#[route("POST /echo")]
+fn echo(req: &Request) -> Vec<u8> {
+    req.body().to_vec()
+}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
@@ -42,7 +58,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .workers(workers)
         // sleep64 keeps 64 requests waiting for 2 workers: never shed them.
         .queue_capacity(4096)
-        .handler(handle)
+        .routes(routes![plaintext, sleep, echo])
         .build()?;
     println!(
         "bench: listening on http://{} with {workers} workers",
@@ -50,18 +66,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     server.run()?;
     Ok(())
-}
-
-fn handle(req: &Request) -> Response {
-    match (req.method(), req.path()) {
-        (&Method::GET, "/plaintext") => Response::text("Hello, World!"),
-        (&Method::GET, "/sleep") => {
-            thread::sleep(Duration::from_millis(100));
-            Response::text("slept")
-        }
-        (&Method::POST, "/echo") => Response::bytes(req.body().to_vec()),
-        _ => Response::status_only(StatusCode::NOT_FOUND),
-    }
 }
 
 fn exit_with_usage(problem: &str) -> ! {
