@@ -8,7 +8,7 @@ mod support;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use support::serve_echo_path;
+use support::{serve_echo_path, Client};
 
 /// Four requests, one with a body, the last one closing the connection.
 const PIPELINE: &[u8] = b"GET /1 HTTP/1.1\r\n\
@@ -27,6 +27,17 @@ const PIPELINE: &[u8] = b"GET /1 HTTP/1.1\r\n\
                           Connection: close\r\n\
                           \r\n";
 
+/// Reads the answers to [`PIPELINE`]: each path in order, then EOF.
+#[track_caller]
+fn assert_pipeline_answered(client: &mut Client) {
+    for path in ["/1", "/2", "/3", "/4"] {
+        let response = client.response();
+        assert_eq!(response.status, 200, "{response:?}");
+        assert_eq!(response.text(), path, "{client:?}");
+    }
+    client.assert_closed();
+}
+
 #[test]
 fn pipelined_requests_are_answered_in_order() {
     let server = serve_echo_path();
@@ -34,12 +45,7 @@ fn pipelined_requests_are_answered_in_order() {
 
     client.send(PIPELINE);
 
-    for path in ["/1", "/2", "/3", "/4"] {
-        let response = client.response();
-        assert_eq!(response.status, 200, "{response:?}");
-        assert_eq!(response.text(), path, "{client:?}");
-    }
-    client.assert_closed();
+    assert_pipeline_answered(&mut client);
 }
 
 #[test]
@@ -57,12 +63,7 @@ fn pipelined_requests_sent_one_byte_at_a_time_are_answered_in_order() {
         );
     }
 
-    for path in ["/1", "/2", "/3", "/4"] {
-        let response = client.response();
-        assert_eq!(response.status, 200, "{response:?}");
-        assert_eq!(response.text(), path, "{client:?}");
-    }
-    client.assert_closed();
+    assert_pipeline_answered(&mut client);
 }
 
 #[test]
