@@ -554,6 +554,10 @@ impl Conn {
         if self.write_buf.capacity() > KEEP_BUFFER {
             self.write_buf = Vec::new();
         }
+        // Room for pipelined requests, kept after a client pipelined.
+        if self.ready.rest.capacity() > 0 {
+            self.ready.rest = VecDeque::new();
+        }
     }
 }
 
