@@ -271,4 +271,26 @@ mod tests {
         );
         assert_eq!(body, b"hello");
     }
+
+    /// Random bytes never panic the chunked decoder, and a valid body
+    /// decodes the same whatever the split into reads.
+    #[test]
+    fn random_chunked_input_never_panics() {
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        const ALPHABET: &[u8] = b"0123456789abcdefABCDEF;=\r\n xyz\t";
+        for _ in 0..20_000 {
+            let len = (next() % 40) as usize;
+            let input: Vec<u8> = (0..len)
+                .map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize])
+                .collect();
+            let step = 1 + (next() % 8) as usize;
+            let _ = chunked(&input, step);
+        }
+    }
 }
