@@ -54,4 +54,22 @@ mod tests {
         let age = SystemTime::now().duration_since(parsed).unwrap();
         assert!(age.as_secs() < 5);
     }
+
+    /// Within one second the cached text is reused, not formatted again.
+    #[test]
+    fn date_is_formatted_at_most_once_a_second() {
+        for _ in 0..3 {
+            append_date(&mut Vec::new());
+            let second = CACHE.with(|c| c.borrow().second);
+            CACHE.with(|c| c.borrow_mut().text = *b"Xxx, 00 Xxx 0000 00:00:00 GMT");
+            let mut out = Vec::new();
+            append_date(&mut out);
+            if CACHE.with(|c| c.borrow().second) == second {
+                assert_eq!(out, b"Xxx, 00 Xxx 0000 00:00:00 GMT");
+                return;
+            }
+            // The second changed between the two calls: try again.
+        }
+        panic!("the clock crossed a second boundary three times in a row");
+    }
 }
