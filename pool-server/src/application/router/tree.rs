@@ -12,8 +12,8 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use http::{HeaderValue, Method};
 
-use super::params::Params;
 use super::{Route, Segment};
+use crate::application::params::Params;
 
 /// Static children are scanned linearly up to this many, then hashed.
 const LINEAR_SCAN_MAX: usize = 8;

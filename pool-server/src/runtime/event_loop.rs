@@ -22,10 +22,10 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook_mio::v1_0::Signals;
 use slab::Slab;
 
+use super::conn::{Conn, LoopCx, Next};
+use super::pool::ThreadPool;
+use crate::application::Handler;
 use crate::config::Limits;
-use crate::conn::{Conn, LoopCx, Next};
-use crate::pool::ThreadPool;
-use crate::server::Handler;
 use crate::Error;
 
 const LISTENER: Token = Token(usize::MAX - 1);

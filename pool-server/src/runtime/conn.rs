@@ -14,12 +14,13 @@ use std::time::{Duration, Instant};
 use http::{Method, StatusCode, Version};
 use mio::net::TcpStream;
 
-use crate::body::{BodyDecoder, BodyKind};
+use super::pool::panic_message;
+use crate::application::Handler;
 use crate::config::Limits;
-use crate::encode::{self, Persist};
-use crate::parse::{find_head_end, head_too_large, parse_head, RequestError};
-use crate::pool::panic_message;
-use crate::server::Handler;
+use crate::protocol::body::{BodyDecoder, BodyKind};
+use crate::protocol::encode::{self, Persist};
+use crate::protocol::error::RequestError;
+use crate::protocol::parse::{find_head_end, head_too_large, parse_head};
 use crate::{Request, Response};
 
 /// Requests framed ahead of their answers on one connection; more stay

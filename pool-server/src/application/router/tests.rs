@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use http::{HeaderMap, Method, StatusCode, Version};
 
 use super::*;
-use crate::extract::{RequestContext, Requirements, States};
+use crate::application::extract::{path_param, RequestContext, Requirements, States};
 use crate::IntoResponse;
 
 /// Splits `/a/{b}/{*c}` into segments (leaked: routes hold `'static` data).

@@ -10,12 +10,14 @@ use std::borrow::Cow;
 use std::convert::Infallible;
 use std::fmt;
 use std::ops::Deref;
+use std::str::FromStr;
 use std::sync::Arc;
 
 use http::{HeaderMap, Method, StatusCode};
 
-use crate::router::Params;
-use crate::{IntoResponse, Request, Response};
+use super::into_response::IntoResponse;
+use super::params::{percent_decode, Params};
+use crate::{Request, Response};
 
 /// A type that a route function can take as an argument.
 ///
@@ -421,6 +423,19 @@ impl<'r, T: serde::de::DeserializeOwned> FromRequest<'r> for Json<T> {
     }
 }
 
+#[cfg(feature = "json")]
+impl<T: serde::Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        match serde_json::to_string(&self.0) {
+            Ok(body) => Response::json(body),
+            Err(err) => {
+                log::error!("cannot serialize a JSON response: {err}");
+                Response::status_only(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+        }
+    }
+}
+
 /// `application/json`, `application/json; charset=utf-8` or
 /// `application/<anything>+json`, in any case.
 #[cfg(feature = "json")]
@@ -463,7 +478,15 @@ deref_wrapper!(Query, Json);
 
 #[cfg(all(test, feature = "json"))]
 mod tests {
-    use super::is_json;
+    use super::*;
+
+    #[test]
+    fn json_serializes_with_its_content_type() {
+        let response = Json(vec![("a", 1)]).into_response();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["content-type"], "application/json");
+        assert_eq!(response.body(), br#"[["a",1]]"#);
+    }
 
     #[test]
     fn json_content_types_are_recognised() {
@@ -481,4 +504,31 @@ mod tests {
             assert_eq!(is_json(content_type), expected, "{content_type:?}");
         }
     }
+}
+/// The value of path parameter `index` (named `name`, of type `type_name`
+/// in the route function), percent-decoded and parsed. Called by generated
+/// code; a bad value is answered with 400 and a message naming the
+/// parameter.
+#[doc(hidden)]
+pub fn path_param<T: FromStr>(
+    cx: &RequestContext<'_>,
+    index: usize,
+    name: &str,
+    type_name: &str,
+) -> Result<T, Rejection> {
+    let raw = cx.params.get(index).unwrap_or_default();
+    let Some(decoded) = percent_decode(raw) else {
+        return Err(bad_request(format!(
+            "invalid path parameter `{name}`: not UTF-8 once percent-decoded"
+        )));
+    };
+    decoded.parse().map_err(|_| {
+        bad_request(format!(
+            "invalid path parameter `{name}`: expected {type_name}"
+        ))
+    })
+}
+
+fn bad_request(message: String) -> Rejection {
+    Rejection::new(StatusCode::BAD_REQUEST, message)
 }

@@ -2,7 +2,7 @@
 //! incremental and free of I/O. Decoders consume raw bytes from the front of a
 //! buffer and append the decoded body to a `Vec`.
 
-use crate::parse::RequestError;
+use super::error::RequestError;
 
 /// How the body of a request is delimited, decided from its head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

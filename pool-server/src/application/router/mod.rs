@@ -10,17 +10,15 @@ use std::fmt;
 use http::header::ALLOW;
 use http::{HeaderValue, Method, StatusCode};
 
-use crate::extract::{RequestContext, Requirements, States};
-use crate::server::Handler;
+use super::extract::{RequestContext, Requirements, States};
+use super::Handler;
 use crate::{Error, Request, Response};
 
-mod params;
 #[cfg(test)]
 mod tests;
 mod tree;
 
-pub use params::path_param;
-pub(crate) use params::Params;
+use crate::application::params::Params;
 
 /// The function that `#[route]` generates around a route function: it runs
 /// the extractors, calls the function and converts its result.

@@ -151,19 +151,6 @@ impl<T: IntoResponse> IntoResponse for Option<T> {
     }
 }
 
-#[cfg(feature = "json")]
-impl<T: serde::Serialize> IntoResponse for crate::Json<T> {
-    fn into_response(self) -> Response {
-        match serde_json::to_string(&self.0) {
-            Ok(body) => Response::json(body),
-            Err(err) => {
-                log::error!("cannot serialize a JSON response: {err}");
-                Response::status_only(StatusCode::INTERNAL_SERVER_ERROR)
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,18 +229,6 @@ mod tests {
             StatusCode::OK,
             Some("text/html; charset=utf-8"),
             b"<p>",
-        );
-    }
-
-    #[cfg(feature = "json")]
-    #[test]
-    fn json_serializes_with_its_content_type() {
-        let value = crate::Json(vec![("a", 1)]);
-        check(
-            value.into_response(),
-            StatusCode::OK,
-            Some("application/json"),
-            br#"[["a",1]]"#,
         );
     }
 }

@@ -3,8 +3,8 @@
 use http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
 use http::StatusCode;
 
-use crate::date::append_date;
-use crate::parse::RequestError;
+use super::date::append_date;
+use super::error::RequestError;
 use crate::Response;
 
 /// What the `Connection` header of a response says.

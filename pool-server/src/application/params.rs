@@ -1,12 +1,8 @@
 //! Path parameter values: stored without allocating for the common case,
-//! percent-decoded and parsed only when a route function asks for them.
+//! percent-decoded and parsed only when a route function asks for them
+//! (by [`path_param`](super::extract::path_param)).
 
 use std::borrow::Cow;
-use std::str::FromStr;
-
-use http::StatusCode;
-
-use crate::extract::{Rejection, RequestContext};
 
 /// How many values fit inline; routes with more spill into a `Vec`.
 const INLINE: usize = 4;
@@ -96,34 +92,6 @@ fn hex(digit: u8) -> Option<u8> {
         b'A'..=b'F' => Some(digit - b'A' + 10),
         _ => None,
     }
-}
-
-/// The value of path parameter `index` (named `name`, of type `type_name`
-/// in the route function), percent-decoded and parsed. Called by generated
-/// code; a bad value is answered with 400 and a message naming the
-/// parameter.
-#[doc(hidden)]
-pub fn path_param<T: FromStr>(
-    cx: &RequestContext<'_>,
-    index: usize,
-    name: &str,
-    type_name: &str,
-) -> Result<T, Rejection> {
-    let raw = cx.params.get(index).unwrap_or_default();
-    let Some(decoded) = percent_decode(raw) else {
-        return Err(bad_request(format!(
-            "invalid path parameter `{name}`: not UTF-8 once percent-decoded"
-        )));
-    };
-    decoded.parse().map_err(|_| {
-        bad_request(format!(
-            "invalid path parameter `{name}`: expected {type_name}"
-        ))
-    })
-}
-
-fn bad_request(message: String) -> Rejection {
-    Rejection::new(StatusCode::BAD_REQUEST, message)
 }
 
 #[cfg(test)]

@@ -6,15 +6,12 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
+use super::event_loop::{EventLoop, Shared};
+use crate::application::extract::States;
+use crate::application::router::{Route, Router, Routes};
+use crate::application::Handler;
 use crate::config::Limits;
-use crate::event_loop::{EventLoop, Shared};
-use crate::extract::States;
-use crate::router::{Route, Router, Routes};
 use crate::{Error, Request, Response};
-
-/// The function that answers every request: the fallback handler, or the
-/// router that wraps it.
-pub(crate) type Handler = dyn Fn(&Request) -> Response + Send + Sync + 'static;
 
 /// An HTTP/1.1 server, bound and ready: [`run`](Self::run) it in this thread
 /// or [`spawn`](Self::spawn) it in the background.

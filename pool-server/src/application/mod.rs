@@ -1,0 +1,15 @@
+//! What turns a request into a response above the wire: the router and the
+//! dispatch table the macros emit, extractors, and `IntoResponse`. Knows the
+//! public request and response types; never sockets, threads or bytes on the
+//! wire.
+
+pub(crate) mod extract;
+pub(crate) mod into_response;
+pub(crate) mod params;
+pub(crate) mod router;
+
+use crate::{Request, Response};
+
+/// The function that answers every request: the fallback handler, or the
+/// router that wraps it. The runtime runs it on a worker.
+pub(crate) type Handler = dyn Fn(&Request) -> Response + Send + Sync + 'static;

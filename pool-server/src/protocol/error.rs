@@ -1,0 +1,59 @@
+//! Why the protocol layer refuses a request, and the one place where each
+//! reason becomes a status code.
+
+use std::fmt;
+
+use http::StatusCode;
+
+/// Why a request was refused. Each kind maps to exactly one status code, in
+/// [`RequestError::status`]; after any of them the connection is closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RequestError {
+    /// Syntax the parser rejects, or a rule of RFC 9112 broken (400).
+    Malformed(&'static str),
+    /// The request line alone exceeds the head limit (414).
+    UriTooLong,
+    /// The head exceeds its size limit or has too many fields (431).
+    HeadTooLarge,
+    /// The body exceeds its limit (413).
+    BodyTooLarge,
+    /// A transfer coding other than chunked (501).
+    UnsupportedEncoding,
+    /// An HTTP version other than 1.0 and 1.1 (505).
+    UnsupportedVersion,
+    /// An `Expect` value other than `100-continue` (417).
+    UnknownExpectation,
+    /// The head or body did not arrive in time (408).
+    Timeout,
+}
+
+impl RequestError {
+    /// The one place where a refusal becomes a status code.
+    pub(crate) fn status(self) -> StatusCode {
+        match self {
+            RequestError::Malformed(_) => StatusCode::BAD_REQUEST,
+            RequestError::UriTooLong => StatusCode::URI_TOO_LONG,
+            RequestError::HeadTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            RequestError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            RequestError::UnsupportedEncoding => StatusCode::NOT_IMPLEMENTED,
+            RequestError::UnsupportedVersion => StatusCode::HTTP_VERSION_NOT_SUPPORTED,
+            RequestError::UnknownExpectation => StatusCode::EXPECTATION_FAILED,
+            RequestError::Timeout => StatusCode::REQUEST_TIMEOUT,
+        }
+    }
+}
+
+impl fmt::Display for RequestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RequestError::Malformed(why) => why,
+            RequestError::UriTooLong => "request line too long",
+            RequestError::HeadTooLarge => "request header fields too large",
+            RequestError::BodyTooLarge => "request body too large",
+            RequestError::UnsupportedEncoding => "unsupported transfer coding",
+            RequestError::UnsupportedVersion => "HTTP version not supported",
+            RequestError::UnknownExpectation => "unsupported expectation",
+            RequestError::Timeout => "request not received in time",
+        })
+    }
+}

@@ -1,0 +1,9 @@
+//! HTTP/1.1 as bytes (RFC 9112): finding and parsing request heads, decoding
+//! bodies, encoding responses, the `Date` value. Pure code: no sockets, no
+//! threads, nothing from the runtime or application layers.
+
+pub(crate) mod body;
+pub(crate) mod date;
+pub(crate) mod encode;
+pub(crate) mod error;
+pub(crate) mod parse;

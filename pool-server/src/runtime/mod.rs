@@ -1,0 +1,8 @@
+//! Sockets and threads: the readiness loop, each connection's state machine,
+//! the worker pool, and the builder that wires them to the application
+//! layer's handler. The only layer that does I/O.
+
+pub(crate) mod conn;
+pub(crate) mod event_loop;
+pub(crate) mod pool;
+pub(crate) mod server;
