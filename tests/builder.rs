@@ -207,3 +207,57 @@ fn handler_sees_http10_and_no_query() {
         )
     );
 }
+
+/// Issue 6: a timeout that overflows the clock is refused by `build()`,
+/// instead of panicking the event loop at the first deadline; the longest
+/// allowed one serves normally.
+#[test]
+fn timeouts_past_the_maximum_are_config_errors() {
+    type Configure = fn(Builder, Duration) -> Builder;
+    let setters: [(&str, Configure); 5] = [
+        ("header_read_timeout", |b, t| b.header_read_timeout(t)),
+        ("body_read_timeout", |b, t| b.body_read_timeout(t)),
+        ("keep_alive_timeout", |b, t| b.keep_alive_timeout(t)),
+        ("write_timeout", |b, t| b.write_timeout(t)),
+        ("shutdown_timeout", |b, t| b.shutdown_timeout(t)),
+    ];
+    let too_long = [
+        Duration::MAX,
+        pool_server::config::MAX_TIMEOUT + Duration::from_secs(1),
+    ];
+    for (name, set) in setters {
+        for timeout in too_long {
+            let builder = set(Server::builder().bind("127.0.0.1:0").workers(1), timeout);
+            match builder.build() {
+                Err(err) => {
+                    assert!(err.is_config(), "{name}: {err:?}");
+                    assert!(err.to_string().contains(name), "{name}: {err}");
+                }
+                Ok(server) => panic!("{name}({timeout:?}) was accepted: {server:?}"),
+            }
+        }
+    }
+
+    let longest = pool_server::config::MAX_TIMEOUT;
+    let server = Server::builder()
+        .bind("127.0.0.1:0")
+        .workers(1)
+        .header_read_timeout(longest)
+        .body_read_timeout(longest)
+        .keep_alive_timeout(longest)
+        .write_timeout(longest)
+        .handler(|_| pool_server::Response::text("ok"))
+        .build()
+        .expect("the longest timeouts are accepted")
+        .spawn()
+        .expect("spawns");
+    let mut client = support::Client::connect(server.local_addr());
+    // Idle between the requests for longer than the loop's deadline check
+    // interval (1 s at most), so that check ran over this connection.
+    for pause in [Duration::from_millis(1200), Duration::ZERO] {
+        let response = client.request(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert_eq!(response.status, 200, "{response:?}");
+        std::thread::sleep(pause);
+    }
+    server.shutdown().expect("shuts down");
+}

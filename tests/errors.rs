@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use pool_server::Response;
 
-use support::{echo_path, serve, serve_echo_path, RawResponse, Serve};
+use support::{echo_body, echo_path, serve, serve_echo_path, RawResponse, Serve};
 
 /// Sends `request` on a new connection and asserts that the server answers
 /// `status` with `Connection: close`, then closes the connection.
@@ -300,4 +300,15 @@ fn panicking_handler_gets_500_and_the_worker_survives() {
 
     assert_eq!(response.status, 200, "{client:?}");
     assert_eq!(response.text(), "still here");
+}
+
+/// Issue 6: a `Transfer-Encoding` field with no coding is refused, never
+/// skipped in favour of the `Content-Length` beside it.
+#[test]
+fn transfer_encoding_without_a_coding_is_400() {
+    let server = serve(|b| b.handler(echo_body));
+    for te in ["Transfer-Encoding: ,\r\n", "Transfer-Encoding:\r\n"] {
+        let request = format!("POST / HTTP/1.1\r\nHost: x\r\n{te}Content-Length: 5\r\n\r\nhello");
+        assert_rejected(&server, request.as_bytes(), 400);
+    }
 }

@@ -178,3 +178,22 @@ fn a_connection_that_never_sends_is_closed_after_the_header_read_timeout() {
     );
     assert!(waited < Duration::from_secs(2), "closed after {waited:?}");
 }
+
+/// Issue 6: an EOF that arrives with the request's last bytes brings no new
+/// readiness edge; the server must still see it and close once it answered,
+/// not hold the slot until the keep-alive timeout.
+#[test]
+fn a_client_that_half_closes_is_closed_once_answered() {
+    let server = serve(|b| b.handler(|_| Response::text("hi")));
+    let mut client = server.client();
+    client.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    client
+        .stream()
+        .shutdown(std::net::Shutdown::Write)
+        .expect("half-close");
+
+    let response = client.response();
+    assert_eq!(response.status, 200, "{response:?}");
+    // Well before the 60 s keep-alive timeout: within the read timeout.
+    client.assert_closed();
+}

@@ -6,6 +6,8 @@
 mod support;
 
 use std::net::TcpStream;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -96,5 +98,83 @@ fn shutdown_returns_within_its_timeout_when_a_handler_is_stuck() {
     assert!(
         took < Duration::from_secs(2),
         "shutdown took {took:?} with a 300 ms shutdown timeout"
+    );
+}
+
+/// Issue 6: a client waiting in the listen backlog (here behind
+/// `max_connections(1)`) had sent its request before the stop; closing the
+/// listener would reset it. It gets an answer instead.
+#[test]
+fn shutdown_answers_a_request_waiting_in_the_backlog() {
+    let server = serve(|b| b.max_connections(1).handler(|_| Response::text("ok")));
+    let mut holder = server.client();
+    let first = holder.request(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(first.status, 200, "{first:?}");
+
+    // Accepted by the kernel, not by the server, which is at its limit.
+    let mut waiting = server.client();
+    waiting.send(b"GET /waiting HTTP/1.1\r\nHost: x\r\n\r\n");
+
+    server.shutdown().expect("shutdown succeeds");
+
+    let response = waiting.response();
+    assert!(
+        [200, 503].contains(&response.status),
+        "answered or refused cleanly: {response:?}"
+    );
+    assert!(response.connection_has("close"), "{response:?}");
+    waiting.assert_closed();
+    holder.assert_closed();
+}
+
+/// Issue 6: jobs no worker started by the shutdown deadline never start:
+/// their clients get 503 before `shutdown` returns, and their handler does
+/// not run later when the stuck worker frees up.
+#[test]
+fn a_request_still_queued_at_the_deadline_is_refused_and_never_run() {
+    let (started_tx, started) = mpsc::channel();
+    let (release, released) = mpsc::channel::<()>();
+    let started_tx = Mutex::new(started_tx);
+    let released = Mutex::new(released);
+    let queued_runs = Arc::new(AtomicUsize::new(0));
+    let runs = Arc::clone(&queued_runs);
+    let server = serve(move |b| {
+        b.workers(1)
+            .shutdown_timeout(Duration::from_millis(300))
+            .handler(move |req| {
+                if req.path() == "/stuck" {
+                    started_tx.lock().unwrap().send(()).unwrap();
+                    let _ = released.lock().unwrap().recv_timeout(IO_TIMEOUT);
+                } else {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                }
+                Response::text("done")
+            })
+    });
+    let mut stuck = server.client();
+    stuck.send(b"GET /stuck HTTP/1.1\r\nHost: x\r\n\r\n");
+    started
+        .recv_timeout(IO_TIMEOUT)
+        .expect("the stuck handler runs");
+    let mut queued = server.client();
+    queued.send(b"GET /queued HTTP/1.1\r\nHost: x\r\n\r\n");
+
+    // Returns at the deadline with the one worker still busy.
+    let _ = server.shutdown();
+
+    let refused = queued.response();
+    assert_eq!(refused.status, 503, "{refused:?}");
+    assert!(refused.connection_has("close"), "{refused:?}");
+    queued.assert_closed();
+
+    // Free the worker: it finishes its handler, and its connection closes.
+    release.send(()).unwrap();
+    let _ = stuck.read_until_eof();
+    // The worker would take the queued job right after giving that one back.
+    thread::sleep(Duration::from_millis(200));
+    assert_eq!(
+        queued_runs.load(Ordering::SeqCst),
+        0,
+        "a handler ran after shutdown returned"
     );
 }

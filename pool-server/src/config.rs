@@ -37,6 +37,15 @@ pub const DEFAULT_QUEUE_CAPACITY: usize = 1024;
 /// How long a graceful shutdown waits for in-flight requests: 30 s.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Response bytes a connection may have encoded and not yet sent before the
+/// worker stops answering its next pipelined request: 64 KiB. The rest wait
+/// until the client has read enough, so a client that pipelines and never
+/// reads pins at most this much plus one response.
+pub const DEFAULT_WRITE_WINDOW: usize = 64 * 1024;
+/// The longest any timeout may be: 365 days. Longer ones are a configuration
+/// error rather than a deadline that overflows the clock.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+
 /// Header arrays live on the stack while parsing, so the count is capped.
 pub(crate) const MAX_HEADERS_CAP: usize = 1024;
 
@@ -53,6 +62,7 @@ pub(crate) struct Limits {
     pub(crate) max_connections: usize,
     pub(crate) queue_capacity: usize,
     pub(crate) shutdown_timeout: Duration,
+    pub(crate) write_window: usize,
 }
 
 impl Default for Limits {
@@ -68,6 +78,7 @@ impl Default for Limits {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            write_window: DEFAULT_WRITE_WINDOW,
         }
     }
 }
@@ -88,14 +99,29 @@ impl Limits {
         if self.queue_capacity == 0 {
             return Err(Error::config("queue_capacity must be at least 1"));
         }
+        if self.write_window == 0 {
+            return Err(Error::config("write_window must be at least 1 byte"));
+        }
         let timeouts = [
-            self.header_read_timeout,
-            self.body_read_timeout,
-            self.keep_alive_timeout,
-            self.write_timeout,
+            ("header_read_timeout", self.header_read_timeout),
+            ("body_read_timeout", self.body_read_timeout),
+            ("keep_alive_timeout", self.keep_alive_timeout),
+            ("write_timeout", self.write_timeout),
         ];
-        if timeouts.iter().any(Duration::is_zero) {
-            return Err(Error::config("timeouts must be longer than zero"));
+        for (name, timeout) in timeouts {
+            if timeout.is_zero() {
+                return Err(Error::config(format!("{name} must be longer than zero")));
+            }
+        }
+        let all = timeouts
+            .into_iter()
+            .chain([("shutdown_timeout", self.shutdown_timeout)]);
+        for (name, timeout) in all {
+            if timeout > MAX_TIMEOUT {
+                return Err(Error::config(format!(
+                    "{name} must be at most 365 days (MAX_TIMEOUT)"
+                )));
+            }
         }
         Ok(())
     }

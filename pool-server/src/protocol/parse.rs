@@ -174,6 +174,8 @@ fn origin_form(method: &Method, target: &str) -> Result<String, RequestError> {
 struct Framing {
     hosts: usize,
     content_length: Option<u64>,
+    /// `Transfer-Encoding` fields seen, even empty ones.
+    te_fields: usize,
     /// Transfer codings seen, in order; `chunked_last` tells whether the list
     /// ended with `chunked`.
     codings: usize,
@@ -204,6 +206,7 @@ impl Framing {
                 self.content_length = Some(n);
             }
         } else if name == TRANSFER_ENCODING {
+            self.te_fields += 1;
             for coding in value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
                 if coding.is_empty() {
                     continue;
@@ -234,7 +237,15 @@ impl Framing {
     /// RFC 9112 §6.1 and §6.3: how the body is delimited, refusing every
     /// ambiguous combination rather than guessing (request smuggling).
     fn body(&self, version: Version, limits: &Limits) -> Result<BodyKind, RequestError> {
-        if self.codings > 0 {
+        if self.te_fields > 0 {
+            // A field with no coding must not be skipped: a proxy in front may
+            // honour it (or the Content-Length beside it) and frame the same
+            // bytes differently.
+            if self.codings == 0 {
+                return Err(RequestError::Malformed(
+                    "Transfer-Encoding without a coding",
+                ));
+            }
             if self.content_length.is_some() {
                 return Err(RequestError::Malformed(
                     "both Content-Length and Transfer-Encoding",
@@ -346,6 +357,12 @@ mod tests {
             ("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n", 400),
             ("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", 400),
             ("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+            // Issue 6: a field with no coding is refused, never skipped.
+            ("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: ,\r\nContent-Length: 5\r\n\r\n", 400),
+            ("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding:\r\nContent-Length: 5\r\n\r\n", 400),
+            ("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: \r\n\r\n", 400),
+            ("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding:\r\n\r\n", 200),
+            ("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400),
         ];
         for (head, want) in cases {
             assert_eq!(status(head), want, "{head:?}");

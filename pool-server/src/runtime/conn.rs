@@ -64,6 +64,9 @@ pub(crate) struct Conn {
     /// The socket may hold unread bytes: readiness is edge-triggered, so this
     /// stays set until a read comes back short or would block.
     pub(crate) maybe_readable: bool,
+    /// The poller said the client closed its side: a read will end in EOF
+    /// once the bytes before it are taken, so a short read is not the end.
+    pub(crate) read_closed: bool,
     /// The client closed its side (EOF).
     peer_closed: bool,
     /// A write failed: the connection is dead.
@@ -168,6 +171,7 @@ impl Conn {
             // Registration reports data that is already waiting, so there is
             // no need to try a read before the first event.
             maybe_readable: false,
+            read_closed: false,
             peer_closed: false,
             broken: false,
             fresh: true,
@@ -186,8 +190,8 @@ impl Conn {
                 return Next::Close;
             }
             if self.written < self.write_buf.len() {
-                match self.flush() {
-                    Ok(true) => self.since = cx.now,
+                match self.flush(cx.now) {
+                    Ok(true) => {}
                     Ok(false) => return Next::Wait,
                     Err(_) => return Next::Close,
                 }
@@ -216,7 +220,14 @@ impl Conn {
                     self.closing = true;
                     continue;
                 }
-                Reading::Idle if cx.draining && self.read_buf.is_empty() => return Next::Close,
+                Reading::Idle if cx.draining && self.read_buf.is_empty() && !self.unframed => {
+                    // A request may wait in the socket, its event not seen yet:
+                    // read it, so it is answered rather than reset by the close.
+                    match self.fill(cx.scratch) {
+                        Ok(()) if !self.read_buf.is_empty() => self.unframed = true,
+                        _ => return Next::Close,
+                    }
+                }
                 Reading::Idle if self.read_buf.is_empty() => self.release_buffers(),
                 _ => {}
             }
@@ -234,22 +245,24 @@ impl Conn {
         }
     }
 
-    /// When the connection must be looked at again if nothing happens.
-    pub(crate) fn deadline(&self, limits: &Limits) -> Instant {
-        if self.lingering.is_some() {
-            self.since + LINGER_TIME
+    /// When the connection must be looked at again if nothing happens;
+    /// `None` when that lies past what the clock can represent.
+    pub(crate) fn deadline(&self, limits: &Limits) -> Option<Instant> {
+        let (from, timeout) = if self.lingering.is_some() {
+            (self.since, LINGER_TIME)
         } else if self.written < self.write_buf.len() {
-            self.since + limits.write_timeout
+            (self.since, limits.write_timeout)
         } else {
             match &self.reading {
-                Reading::Head { started, .. } => *started + limits.header_read_timeout,
-                Reading::Body { last_progress, .. } => *last_progress + limits.body_read_timeout,
+                Reading::Head { started, .. } => (*started, limits.header_read_timeout),
+                Reading::Body { last_progress, .. } => (*last_progress, limits.body_read_timeout),
                 // A client that connects and sends nothing gets no more time
                 // than one that sends a head slowly.
-                Reading::Idle if self.fresh => self.since + limits.header_read_timeout,
-                Reading::Idle | Reading::Done => self.since + limits.keep_alive_timeout,
+                Reading::Idle if self.fresh => (self.since, limits.header_read_timeout),
+                Reading::Idle | Reading::Done => (self.since, limits.keep_alive_timeout),
             }
-        }
+        };
+        from.checked_add(timeout)
     }
 
     /// Called when [`deadline`](Self::deadline) has passed: a client too slow
@@ -274,14 +287,25 @@ impl Conn {
         self.advance(cx)
     }
 
-    /// Answers every queued request with `handler`, in order, then writes what
-    /// it can without blocking. Runs on a worker.
-    pub(crate) fn serve(&mut self, handler: &Handler, draining: &AtomicBool) {
-        while let Some(Exchange {
-            request,
-            keep_alive,
-        }) = self.ready.pop()
-        {
+    /// Answers the queued requests with `handler`, in order, and writes what
+    /// it can without blocking. Runs on a worker. Stops early while more than
+    /// `write_window` bytes wait for the client: the rest are answered once
+    /// it has read them, so output pinned per connection stays bounded.
+    pub(crate) fn serve(&mut self, handler: &Handler, draining: &AtomicBool, write_window: usize) {
+        loop {
+            if self.unsent() > write_window {
+                // Make room if the socket takes it; else leave the rest to the loop.
+                if self.flush(Instant::now()).is_err() || self.unsent() > write_window {
+                    break;
+                }
+            }
+            let Some(Exchange {
+                request,
+                keep_alive,
+            }) = self.ready.pop()
+            else {
+                break;
+            };
             let (response, handler_ok) = call(handler, &request);
             // Read after the handler ran: a shutdown may have begun meanwhile.
             let draining = draining.load(Ordering::Acquire);
@@ -302,14 +326,28 @@ impl Conn {
                 break;
             }
         }
-        if !self.closing {
+        if !self.closing && self.ready.len() == 0 {
             if let Some(err) = self.refusal.take() {
                 self.answer_refusal(err);
             }
         }
         // Either the output stalled or the connection goes idle: both clocks start now.
-        let _ = self.flush();
-        self.since = Instant::now();
+        let now = Instant::now();
+        let _ = self.flush(now);
+        self.since = now;
+    }
+
+    /// Encoded response bytes not yet written.
+    fn unsent(&self) -> usize {
+        self.write_buf.len() - self.written
+    }
+
+    /// The server is gone: answer 503 with one write that does not wait, and
+    /// let the connection close.
+    pub(crate) fn refuse_at_exit(&mut self) {
+        self.ready.clear();
+        encode::overloaded(&mut self.write_buf);
+        let _ = self.flush(Instant::now());
     }
 
     fn answer_refusal(&mut self, err: RequestError) {
@@ -335,8 +373,10 @@ impl Conn {
                     return Ok(());
                 }
                 Ok(n) => {
-                    // A short read drained the socket; the next byte brings a new edge.
-                    self.maybe_readable = n == scratch.len();
+                    // A short read drained the socket, and the next byte brings
+                    // a new edge; but an EOF that came with these bytes brings
+                    // none, so read on until it shows.
+                    self.maybe_readable = n == scratch.len() || self.read_closed;
                     self.read_buf.extend_from_slice(&scratch[..n]);
                     return Ok(());
                 }
@@ -489,15 +529,20 @@ impl Conn {
         self.reading = Reading::Done;
     }
 
-    /// Writes pending output; `Ok(true)` once all of it is out.
-    fn flush(&mut self) -> io::Result<bool> {
+    /// Writes pending output; `Ok(true)` once all of it is out. Every write
+    /// that makes progress restarts the write timeout: it bounds a pause, not
+    /// the whole transfer.
+    fn flush(&mut self, now: Instant) -> io::Result<bool> {
         while self.written < self.write_buf.len() {
             match self.stream.write(&self.write_buf[self.written..]) {
                 Ok(0) => {
                     self.broken = true;
                     return Err(io::ErrorKind::WriteZero.into());
                 }
-                Ok(n) => self.written += n,
+                Ok(n) => {
+                    self.written += n;
+                    self.since = now;
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {

@@ -18,12 +18,11 @@ use std::time::{Duration, Instant};
 use mio::event::Event;
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
-use signal_hook::consts::{SIGINT, SIGTERM};
-use signal_hook_mio::v1_0::Signals;
 use slab::Slab;
 
 use super::conn::{Conn, LoopCx, Next};
 use super::pool::ThreadPool;
+use super::signals::ShutdownSignals;
 use crate::application::Handler;
 use crate::config::Limits;
 use crate::Error;
@@ -94,7 +93,12 @@ impl Dispatched {
     fn run(mut self) {
         self.serving = true;
         if let Some(conn) = self.conn.as_mut() {
-            conn.serve(&*self.shared.handler, &self.shared.draining);
+            let shared = &*self.shared;
+            conn.serve(
+                &*shared.handler,
+                &shared.draining,
+                shared.limits.write_window,
+            );
         }
         if let Some(conn) = self.conn.take() {
             self.shared.give_back(Back::Served(conn));
@@ -122,8 +126,9 @@ type Step = fn(&mut Conn, &mut LoopCx<'_>) -> Next;
 enum Slot {
     /// In the loop. Boxed: a hand-off to a worker then moves a pointer.
     Home(Box<Conn>),
-    /// With a worker; `event` records readiness seen meanwhile.
-    Away { event: bool },
+    /// With a worker; `event` records readiness seen meanwhile, and
+    /// `read_closed` whether it said the client closed its side.
+    Away { event: bool, read_closed: bool },
 }
 
 pub(crate) struct EventLoop {
@@ -192,15 +197,7 @@ impl EventLoop {
     /// or, with `signals`, SIGINT/SIGTERM), then drains and joins the pool.
     pub(crate) fn run(mut self, signals: bool) -> Result<(), Error> {
         let mut signals = match signals {
-            true => {
-                let mut signals = Signals::new([SIGINT, SIGTERM])
-                    .map_err(|err| Error::io("cannot handle signals", err))?;
-                self.poll
-                    .registry()
-                    .register(&mut signals, SIGNALS, Interest::READABLE)
-                    .map_err(|err| Error::io("cannot poll for signals", err))?;
-                Some(signals)
-            }
+            true => Some(ShutdownSignals::register(self.poll.registry(), SIGNALS)?),
             false => None,
         };
         let tick = self.shared.limits.tick();
@@ -223,10 +220,8 @@ impl EventLoop {
                     LISTENER => self.accept(now),
                     WAKER => {}
                     SIGNALS => {
-                        if let Some(signals) = signals.as_mut() {
-                            if signals.pending().next().is_some() {
-                                self.on_signal(now);
-                            }
+                        if signals.as_mut().is_some_and(ShutdownSignals::arrived) {
+                            self.on_signal(now);
                         }
                     }
                     Token(key) => self.on_event(key, event, now),
@@ -277,40 +272,45 @@ impl EventLoop {
                 self.pause_accepting();
                 return;
             }
-            let Some(listener) = self.listener.as_ref() else {
+            if !self.accept_one(now) {
                 return;
-            };
-            match listener.accept() {
-                Ok((mut stream, peer_addr)) => {
-                    if let Err(err) = stream.set_nodelay(true) {
-                        log::debug!("cannot set TCP_NODELAY for {peer_addr}: {err}");
-                    }
-                    let entry = self.conns.vacant_entry();
-                    let key = entry.key();
-                    let interest = Interest::READABLE | Interest::WRITABLE;
-                    match self
-                        .poll
-                        .registry()
-                        .register(&mut stream, Token(key), interest)
-                    {
-                        Ok(()) => {
-                            entry.insert(Slot::Home(Box::new(Conn::new(
-                                stream, key, peer_addr, now,
-                            ))));
-                        }
-                        Err(err) => {
-                            log::warn!("cannot poll the connection from {peer_addr}: {err}")
-                        }
-                    }
+            }
+        }
+    }
+
+    /// Takes one connection from the backlog; false when there is none to
+    /// take now.
+    fn accept_one(&mut self, now: Instant) -> bool {
+        let Some(listener) = self.listener.as_ref() else {
+            return false;
+        };
+        match listener.accept() {
+            Ok((mut stream, peer_addr)) => {
+                if let Err(err) = stream.set_nodelay(true) {
+                    log::debug!("cannot set TCP_NODELAY for {peer_addr}: {err}");
                 }
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
-                Err(err) if is_transient_accept_error(&err) => {}
-                Err(err) => {
-                    log::warn!("accept failed: {err}; pausing accepts for {ACCEPT_BACKOFF:?}");
-                    self.pause_accepting();
-                    self.accept_resume = Some(now + ACCEPT_BACKOFF);
-                    return;
+                let entry = self.conns.vacant_entry();
+                let key = entry.key();
+                let interest = Interest::READABLE | Interest::WRITABLE;
+                match self
+                    .poll
+                    .registry()
+                    .register(&mut stream, Token(key), interest)
+                {
+                    Ok(()) => {
+                        entry.insert(Slot::Home(Box::new(Conn::new(stream, key, peer_addr, now))));
+                    }
+                    Err(err) => log::warn!("cannot poll the connection from {peer_addr}: {err}"),
                 }
+                true
+            }
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => false,
+            Err(err) if is_transient_accept_error(&err) => true,
+            Err(err) => {
+                log::warn!("accept failed: {err}; pausing accepts for {ACCEPT_BACKOFF:?}");
+                self.pause_accepting();
+                self.accept_resume = Some(now + ACCEPT_BACKOFF);
+                false
             }
         }
     }
@@ -352,9 +352,16 @@ impl EventLoop {
                 if event.is_readable() || event.is_read_closed() || event.is_error() {
                     conn.maybe_readable = true;
                 }
+                conn.read_closed |= event.is_read_closed();
                 self.drive(key, now, Conn::advance);
             }
-            Some(Slot::Away { event: seen }) => *seen = true,
+            Some(Slot::Away {
+                event: seen,
+                read_closed,
+            }) => {
+                *seen = true;
+                *read_closed |= event.is_read_closed();
+            }
             // An event for a connection closed earlier in this batch.
             None => {}
         }
@@ -371,12 +378,13 @@ impl EventLoop {
             log::error!("connection {key} came back to an empty slot");
             return;
         };
-        let Slot::Away { event } = *slot else {
+        let Slot::Away { event, read_closed } = *slot else {
             log::error!("connection {key} came back twice");
             return;
         };
         // Readiness may have come and gone while the worker held it.
         conn.maybe_readable |= event;
+        conn.read_closed |= read_closed;
         *slot = Slot::Home(conn);
         self.drive(key, now, step);
     }
@@ -400,8 +408,13 @@ impl EventLoop {
     }
 
     fn dispatch(&mut self, key: usize) {
-        let Slot::Home(conn) = mem::replace(&mut self.conns[key], Slot::Away { event: false })
-        else {
+        let Slot::Home(conn) = mem::replace(
+            &mut self.conns[key],
+            Slot::Away {
+                event: false,
+                read_closed: false,
+            },
+        ) else {
             unreachable!("only connections at home are dispatched");
         };
         let job = Dispatched {
@@ -428,7 +441,7 @@ impl EventLoop {
         self.expired.clear();
         self.expired
             .extend(self.conns.iter().filter_map(|(key, slot)| match slot {
-                Slot::Home(conn) if conn.deadline(limits) <= now => Some(key),
+                Slot::Home(conn) if conn.deadline(limits).is_some_and(|at| at <= now) => Some(key),
                 _ => None,
             }));
         for i in 0..self.expired.len() {
@@ -451,6 +464,10 @@ impl EventLoop {
     fn begin_drain(&mut self, now: Instant) {
         self.shared.draining.store(true, Ordering::Release);
         self.drain_deadline = Some(now + self.shared.limits.shutdown_timeout);
+        // Clients in the backlog may have sent requests before the stop, and
+        // closing the listener would reset them: take them all in (the
+        // backlog bounds them, even past max_connections) to answer them.
+        while self.accept_one(now) {}
         self.pause_accepting();
         self.listener = None;
         let home: Vec<usize> = self
@@ -468,6 +485,13 @@ impl EventLoop {
         self.listener = None;
         self.conns.clear();
         self.pool.shutdown(deadline);
+        // Jobs the pool dropped unstarted come back here: their clients get
+        // a 503, written once without waiting, rather than a bare close.
+        while let Ok(back) = self.back.try_recv() {
+            if let Back::Unserved(mut conn) = back {
+                conn.refuse_at_exit();
+            }
+        }
     }
 }
 

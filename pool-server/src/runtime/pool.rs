@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
@@ -42,6 +43,10 @@ pub type Job = Box<dyn FnOnce() + Send + 'static>;
 pub struct ThreadPool {
     workers: Vec<Worker>,
     sender: Option<SyncSender<Job>>,
+    receiver: Arc<Mutex<Receiver<Job>>>,
+    /// Set at the shutdown deadline: workers still running then take no
+    /// more jobs, so no job starts after [`shutdown`](Self::shutdown) returned.
+    closed: Arc<AtomicBool>,
     /// Each worker sends its id here as it exits, so shutdown can wait with a deadline.
     exited: Receiver<usize>,
 }
@@ -87,12 +92,19 @@ impl ThreadPool {
         let mut pool = ThreadPool {
             workers: Vec::with_capacity(size),
             sender: Some(sender),
+            receiver,
+            closed: Arc::new(AtomicBool::new(false)),
             exited,
         };
         for id in 0..size {
             // On a spawn error `pool` drops here, which stops the workers already started.
-            pool.workers
-                .push(Worker::spawn(id, Arc::clone(&receiver), exit_tx.clone())?);
+            let worker = Worker::spawn(
+                id,
+                Arc::clone(&pool.receiver),
+                Arc::clone(&pool.closed),
+                exit_tx.clone(),
+            )?;
+            pool.workers.push(worker);
         }
         Ok(pool)
     }
@@ -123,7 +135,9 @@ impl ThreadPool {
 
     /// Stops taking jobs, lets the workers finish the queue, and joins each one
     /// that exits by `deadline`. Returns how many are still busy past it: they
-    /// are left running, detached, so a handler stuck forever cannot hang shutdown.
+    /// are left running, detached, so a handler stuck forever cannot hang
+    /// shutdown. Jobs still queued then are dropped here, unstarted, and no
+    /// worker starts another one after this returns.
     pub(crate) fn shutdown(&mut self, deadline: Instant) -> usize {
         // Disconnecting is the stop signal: workers drain the queue, then `recv` fails.
         drop(self.sender.take());
@@ -143,6 +157,15 @@ impl ThreadPool {
         if busy > 0 {
             log::warn!("{busy} worker(s) still busy at the shutdown deadline; left running");
             self.workers.clear();
+            // Under the receiver's lock, which workers hold from `recv` to
+            // their check of `closed`: once we have it, none can start a job.
+            // `recv` cannot block now that the sender is gone.
+            let receiver = self.receiver.lock().unwrap_or_else(|e| e.into_inner());
+            self.closed.store(true, Ordering::Release);
+            let dropped = receiver.try_iter().count();
+            if dropped > 0 {
+                log::warn!("{dropped} queued job(s) dropped unstarted at the shutdown deadline");
+            }
         }
         busy
     }
@@ -163,6 +186,7 @@ impl Worker {
     fn spawn(
         id: usize,
         receiver: Arc<Mutex<Receiver<Job>>>,
+        closed: Arc<AtomicBool>,
         exited: mpsc::Sender<usize>,
     ) -> Result<Worker, Error> {
         let thread = thread::Builder::new()
@@ -172,8 +196,13 @@ impl Worker {
                     // A `let`, so the lock is released before the job runs
                     // (a `while let` would hold it for the whole job).
                     // Jobs run outside the lock, so it cannot be poisoned by them.
-                    let message = receiver.lock().unwrap_or_else(|e| e.into_inner()).recv();
-                    let Ok(job) = message else { break };
+                    let job = {
+                        let receiver = receiver.lock().unwrap_or_else(|e| e.into_inner());
+                        match receiver.recv() {
+                            Ok(job) if !closed.load(Ordering::Acquire) => job,
+                            _ => break,
+                        }
+                    };
                     if let Err(panic) = panic::catch_unwind(AssertUnwindSafe(job)) {
                         log::error!("worker {id}: a job panicked: {}", panic_message(&panic));
                     }

@@ -33,6 +33,7 @@ pub struct Server {
     event_loop: EventLoop,
     shared: Arc<Shared>,
     local_addr: SocketAddr,
+    signals: bool,
 }
 
 /// Configures a [`Server`]; made by [`Server::builder`]. Every setting has a
@@ -44,6 +45,7 @@ pub struct Builder {
     handler: Option<Box<Handler>>,
     routes: Vec<Route>,
     states: States,
+    signals: bool,
 }
 
 impl Server {
@@ -56,6 +58,7 @@ impl Server {
             handler: None,
             routes: Vec::new(),
             states: States::default(),
+            signals: true,
         }
     }
 
@@ -64,14 +67,23 @@ impl Server {
         self.local_addr
     }
 
-    /// Serves in this thread until SIGINT or SIGTERM arrives, then shuts down
-    /// gracefully: stops accepting, finishes in-flight requests (within the
-    /// shutdown timeout), closes idle connections and joins every worker.
+    /// Serves in this thread until SIGINT or SIGTERM arrives (unless
+    /// [`Builder::handle_signals`] turned that off), then shuts down
+    /// gracefully: stops accepting, answers the requests that had arrived,
+    /// closes idle connections and joins every worker, within the
+    /// [shutdown timeout](Builder::shutdown_timeout). A second signal stops
+    /// at once.
+    ///
+    /// When it returns, no handler starts any more: requests still queued at
+    /// the deadline were answered 503, and a handler still running then is
+    /// left to finish on its detached thread, its connection closed after it.
+    /// Both signals have their default action again (a later Ctrl-C ends
+    /// the program).
     ///
     /// # Errors
     /// When the signal handlers or the poller fail.
     pub fn run(self) -> Result<(), Error> {
-        self.event_loop.run(true)
+        self.event_loop.run(self.signals)
     }
 
     /// Serves from a background thread; the returned handle stops it.
@@ -83,6 +95,7 @@ impl Server {
             event_loop,
             shared,
             local_addr,
+            ..
         } = self;
         let thread = thread::Builder::new()
             .name("pool-event-loop".into())
@@ -207,6 +220,23 @@ impl Builder {
         self
     }
 
+    /// Response bytes a connection may have waiting for its client before
+    /// the worker stops answering its next pipelined request.
+    pub fn write_window(mut self, bytes: usize) -> Builder {
+        self.limits.write_window = bytes;
+        self
+    }
+
+    /// Whether [`Server::run`] shuts down on SIGINT and SIGTERM; on by
+    /// default. Turn it off when the program handles those signals itself;
+    /// `run` then serves until the process ends, so stop it from code with
+    /// [`Server::spawn`] and [`ServerHandle::shutdown`] instead.
+    /// [`Server::spawn`] never handles signals.
+    pub fn handle_signals(mut self, on: bool) -> Builder {
+        self.signals = on;
+        self
+    }
+
     /// Checks the settings, starts the workers and binds the socket.
     ///
     /// # Errors
@@ -237,6 +267,7 @@ impl Builder {
             event_loop,
             shared,
             local_addr,
+            signals: self.signals,
         })
     }
 }
@@ -256,9 +287,10 @@ impl ServerHandle {
         self.local_addr
     }
 
-    /// Shuts down gracefully and waits: stops accepting, lets in-flight
-    /// requests finish within the shutdown timeout, closes idle connections and
-    /// joins every thread.
+    /// Shuts down gracefully and waits, as [`Server::run`] does on a signal:
+    /// stops accepting, answers the requests that had arrived, closes idle
+    /// connections and joins every thread, within the shutdown timeout. When
+    /// it returns, no handler starts any more (see [`Server::run`]).
     ///
     /// # Errors
     /// When the event loop failed while serving.
