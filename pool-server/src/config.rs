@@ -3,6 +3,7 @@
 //! Every limit protects the server from one kind of client: the status code
 //! named on each constant is what a client that crosses it receives.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::Error;
@@ -14,8 +15,16 @@ pub const DEFAULT_MAX_HEAD_SIZE: usize = 16 * 1024;
 pub const DEFAULT_MAX_HEADERS: usize = 100;
 /// Largest request body in bytes, after chunked decoding: 2 MiB.
 /// Past it the client gets 413, answered from the head alone when it carries
-/// `Content-Length`.
+/// `Content-Length`. Bodies past [`DEFAULT_BODY_BUFFER_SIZE`] go to disk, so
+/// this can be set to gigabytes.
 pub const DEFAULT_MAX_BODY_SIZE: usize = 2 * 1024 * 1024;
+/// Largest request body held in memory: 64 KiB. A larger one is written, as
+/// it arrives, to an unnamed temporary file in the `temp_dir` (by default
+/// [`std::env::temp_dir`]), removed when the request is dropped.
+pub const DEFAULT_BODY_BUFFER_SIZE: usize = 64 * 1024;
+/// Request body bytes held in memory by all connections together: 64 MiB.
+/// Past it new bodies go to disk whatever their size.
+pub const DEFAULT_BODY_MEMORY_LIMIT: usize = 64 * 1024 * 1024;
 /// Time a client has to send a whole request head once it has begun: 10 s.
 /// Past it the client gets 408 (this is what stops slowloris). A new
 /// connection that sends nothing at all is closed after the same time.
@@ -55,6 +64,10 @@ pub(crate) struct Limits {
     pub(crate) max_head_size: usize,
     pub(crate) max_headers: usize,
     pub(crate) max_body_size: usize,
+    pub(crate) body_buffer_size: usize,
+    pub(crate) body_memory_limit: usize,
+    /// Where spooled bodies go; `None` for the system's temporary directory.
+    pub(crate) temp_dir: Option<PathBuf>,
     pub(crate) header_read_timeout: Duration,
     pub(crate) body_read_timeout: Duration,
     pub(crate) keep_alive_timeout: Duration,
@@ -71,6 +84,9 @@ impl Default for Limits {
             max_head_size: DEFAULT_MAX_HEAD_SIZE,
             max_headers: DEFAULT_MAX_HEADERS,
             max_body_size: DEFAULT_MAX_BODY_SIZE,
+            body_buffer_size: DEFAULT_BODY_BUFFER_SIZE,
+            body_memory_limit: DEFAULT_BODY_MEMORY_LIMIT,
+            temp_dir: None,
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
             keep_alive_timeout: DEFAULT_KEEP_ALIVE_TIMEOUT,

@@ -116,7 +116,7 @@ pub use crate::application::extract::{Json, Query};
 pub use crate::application::into_response::IntoResponse;
 pub use crate::application::router::Routes;
 pub use crate::error::Error;
-pub use crate::request::Request;
+pub use crate::request::{BodyReader, Request};
 pub use crate::response::Response;
 pub use crate::runtime::pool::{ExecuteError, Job, ThreadPool};
 pub use crate::runtime::server::{Builder, Server, ServerHandle};

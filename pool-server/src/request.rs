@@ -1,14 +1,23 @@
 //! The request a handler receives.
 
 use std::fmt;
+use std::fs::File;
+use std::io::{self, Read};
 use std::net::SocketAddr;
+use std::os::unix::fs::FileExt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use http::{HeaderMap, Method, Version};
 
 /// An HTTP request, read in full (head and body) before the handler runs.
 ///
 /// Method, version and header types are the [`http`] crate's. The body is
-/// already decoded from `Content-Length` or chunked framing.
+/// already decoded from `Content-Length` or chunked framing. A small body is
+/// held in memory; one larger than the server's `body_buffer_size` was
+/// written to an unnamed temporary file as it arrived, which is removed when
+/// the request is dropped. [`body_reader`](Self::body_reader) reads either
+/// without loading it whole.
 pub struct Request {
     pub(crate) method: Method,
     /// The request target in origin form (`/path?query`); absolute-form
@@ -18,8 +27,98 @@ pub struct Request {
     pub(crate) query_start: Option<usize>,
     pub(crate) version: Version,
     pub(crate) headers: HeaderMap,
-    pub(crate) body: Vec<u8>,
+    pub(crate) body: Body,
     pub(crate) peer_addr: SocketAddr,
+}
+
+/// Where a request body is kept.
+pub(crate) enum Body {
+    /// In memory; the charge gives its bytes back to the budget on drop.
+    Memory {
+        bytes: Vec<u8>,
+        _charge: MemoryCharge,
+    },
+    /// Spooled to an unnamed temporary file of `len` bytes; `loaded` holds
+    /// it once [`Request::body`] asked for it in memory.
+    File {
+        file: File,
+        len: u64,
+        loaded: OnceLock<Vec<u8>>,
+    },
+}
+
+impl Body {
+    pub(crate) fn empty() -> Body {
+        Body::Memory {
+            bytes: Vec::new(),
+            _charge: MemoryCharge::none(),
+        }
+    }
+}
+
+/// Bytes of request bodies held in memory, server-wide, against a limit.
+#[derive(Debug, Clone)]
+pub(crate) struct BodyMemory {
+    used: Arc<AtomicUsize>,
+    limit: usize,
+}
+
+impl BodyMemory {
+    pub(crate) fn new(limit: usize) -> BodyMemory {
+        BodyMemory {
+            used: Arc::new(AtomicUsize::new(0)),
+            limit,
+        }
+    }
+
+    /// Charges `bytes` more to `charge` if the limit allows it.
+    pub(crate) fn try_grow(&self, charge: &mut MemoryCharge, bytes: usize) -> bool {
+        let granted = self
+            .used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                used.checked_add(bytes).filter(|&total| total <= self.limit)
+            })
+            .is_ok();
+        if granted {
+            charge.bytes += bytes;
+            charge.used.get_or_insert_with(|| Arc::clone(&self.used));
+        }
+        granted
+    }
+
+    #[cfg(test)]
+    pub(crate) fn used(&self) -> usize {
+        self.used.load(Ordering::Acquire)
+    }
+}
+
+/// Memory a body holds against [`BodyMemory`], given back on drop.
+#[derive(Debug)]
+pub(crate) struct MemoryCharge {
+    used: Option<Arc<AtomicUsize>>,
+    bytes: usize,
+}
+
+impl MemoryCharge {
+    pub(crate) fn none() -> MemoryCharge {
+        MemoryCharge {
+            used: None,
+            bytes: 0,
+        }
+    }
+
+    /// The bytes charged.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+impl Drop for MemoryCharge {
+    fn drop(&mut self) {
+        if let Some(used) = &self.used {
+            used.fetch_sub(self.bytes, Ordering::AcqRel);
+        }
+    }
 }
 
 impl Request {
@@ -58,8 +157,60 @@ impl Request {
     }
 
     /// The decoded body; empty when the request had none.
+    ///
+    /// A body spooled to disk is read into memory on the first call (and kept
+    /// until the request is dropped): for a large upload prefer
+    /// [`body_reader`](Self::body_reader). If that read fails, it is logged
+    /// and the body reads as empty.
     pub fn body(&self) -> &[u8] {
-        &self.body
+        match &self.body {
+            Body::Memory { bytes, .. } => bytes,
+            Body::File { file, len, loaded } => loaded.get_or_init(|| {
+                let mut bytes = Vec::new();
+                let read = FileReader::new(file, *len).read_to_end(&mut bytes);
+                if let Err(err) = read {
+                    log::error!("cannot read a spooled request body back: {err}");
+                    bytes.clear();
+                }
+                bytes
+            }),
+        }
+    }
+
+    /// The length of the decoded body in bytes.
+    pub fn body_len(&self) -> u64 {
+        match &self.body {
+            Body::Memory { bytes, .. } => bytes.len() as u64,
+            Body::File { len, .. } => *len,
+        }
+    }
+
+    /// Reads the body from the start, from memory or from its temporary file,
+    /// without loading it whole. Each call starts again at the beginning.
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use pool_server::{route, Request};
+    ///
+    /// #[route("POST /count")]
+    /// fn count(req: &Request) -> std::io::Result<String> {
+    ///     let mut reader = req.body_reader();
+    ///     let mut chunk = [0u8; 8192];
+    ///     let mut lines = 0;
+    ///     loop {
+    ///         let n = reader.read(&mut chunk)?;
+    ///         if n == 0 {
+    ///             return Ok(format!("{lines} lines"));
+    ///         }
+    ///         lines += chunk[..n].iter().filter(|&&b| b == b'\n').count();
+    ///     }
+    /// }
+    /// ```
+    pub fn body_reader(&self) -> BodyReader<'_> {
+        BodyReader(match &self.body {
+            Body::Memory { bytes, .. } => Source::Memory(bytes),
+            Body::File { file, len, .. } => Source::File(FileReader::new(file, *len)),
+        })
     }
 
     /// The address of the client (the TCP peer).
@@ -75,8 +226,66 @@ impl fmt::Debug for Request {
             .field("target", &self.target)
             .field("version", &self.version)
             .field("headers", &self.headers)
-            .field("body_len", &self.body.len())
+            .field("body_len", &self.body_len())
             .field("peer_addr", &self.peer_addr)
             .finish()
+    }
+}
+
+/// Reads a request body; made by [`Request::body_reader`].
+pub struct BodyReader<'r>(Source<'r>);
+
+enum Source<'r> {
+    Memory(&'r [u8]),
+    File(FileReader<'r>),
+}
+
+/// Positional reads, so readers of one file never disturb each other.
+struct FileReader<'r> {
+    file: &'r File,
+    pos: u64,
+    len: u64,
+}
+
+impl<'r> FileReader<'r> {
+    fn new(file: &'r File, len: u64) -> FileReader<'r> {
+        FileReader { file, pos: 0, len }
+    }
+}
+
+impl Read for FileReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = usize::try_from(self.len - self.pos).unwrap_or(usize::MAX);
+        let want = buf.len().min(left);
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = self.file.read_at(&mut buf[..want], self.pos)?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the spooled request body is shorter than received",
+            ));
+        }
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Read for BodyReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match &mut self.0 {
+            Source::Memory(bytes) => bytes.read(buf),
+            Source::File(file) => file.read(buf),
+        }
+    }
+}
+
+impl fmt::Debug for BodyReader<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.0 {
+            Source::Memory(_) => "BodyReader(memory)",
+            Source::File(_) => "BodyReader(file)",
+        })
     }
 }

@@ -8,7 +8,7 @@ use super::error::RequestError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum BodyKind {
     Empty,
-    Length(usize),
+    Length(u64),
     Chunked,
 }
 
@@ -20,11 +20,13 @@ const CHUNK_SIZE_LINE_LIMIT: usize = 4096;
 #[derive(Debug)]
 pub(crate) struct BodyDecoder {
     kind: Kind,
+    /// Body bytes decoded so far, held by the caller in memory or on disk.
+    decoded: u64,
 }
 
 #[derive(Debug)]
 enum Kind {
-    Length { remaining: usize },
+    Length { remaining: u64 },
     Chunked(Chunked),
 }
 
@@ -35,7 +37,7 @@ enum Chunked {
         scanned: usize,
     },
     Data {
-        remaining: usize,
+        remaining: u64,
     },
     /// The CRLF after a chunk's data.
     DataEnd,
@@ -56,47 +58,57 @@ pub(crate) struct Decoded {
 }
 
 impl BodyDecoder {
-    pub(crate) fn length(n: usize) -> BodyDecoder {
+    pub(crate) fn length(n: u64) -> BodyDecoder {
         BodyDecoder {
             kind: Kind::Length { remaining: n },
+            decoded: 0,
         }
     }
 
     pub(crate) fn chunked() -> BodyDecoder {
         BodyDecoder {
             kind: Kind::Chunked(Chunked::Size { scanned: 0 }),
+            decoded: 0,
         }
     }
 
-    /// Decodes what it can from `input`, appending body bytes to `body`.
+    /// Decodes what it can from `input`, appending body bytes to `body`
+    /// (which may hold only the latest part: the decoder counts the whole).
     /// `max_body` bounds the decoded size and `max_trailers` the trailer section.
     pub(crate) fn decode(
         &mut self,
         input: &[u8],
         body: &mut Vec<u8>,
-        max_body: usize,
+        max_body: u64,
         max_trailers: usize,
     ) -> Result<Decoded, RequestError> {
-        match &mut self.kind {
+        let before = body.len();
+        let decoded = match &mut self.kind {
             Kind::Length { remaining } => {
-                let n = (*remaining).min(input.len());
+                let n = usize::try_from(*remaining).map_or(input.len(), |r| r.min(input.len()));
                 body.extend_from_slice(&input[..n]);
-                *remaining -= n;
-                Ok(Decoded {
+                *remaining -= n as u64;
+                Decoded {
                     consumed: n,
                     done: *remaining == 0,
-                })
+                }
             }
-            Kind::Chunked(state) => decode_chunked(state, input, body, max_body, max_trailers),
-        }
+            Kind::Chunked(state) => {
+                let room = max_body.saturating_sub(self.decoded);
+                decode_chunked(state, input, body, room, max_trailers)?
+            }
+        };
+        self.decoded += (body.len() - before) as u64;
+        Ok(decoded)
     }
 }
 
+/// `room` is how many more body bytes the limit allows.
 fn decode_chunked(
     state: &mut Chunked,
     input: &[u8],
     body: &mut Vec<u8>,
-    max_body: usize,
+    mut room: u64,
     max_trailers: usize,
 ) -> Result<Decoded, RequestError> {
     const BAD: RequestError = RequestError::Malformed("invalid chunked body");
@@ -124,24 +136,23 @@ fn decode_chunked(
                     Ok(httparse::Status::Complete((used, size))) if used == line.len() => size,
                     _ => return Err(BAD),
                 };
-                if size > max_body.saturating_sub(body.len()) as u64 {
+                if size > room {
                     return Err(RequestError::BodyTooLarge);
                 }
+                room -= size;
                 pos += line.len();
                 *state = match size {
                     0 => Chunked::Trailers { scanned: 0 },
-                    n => Chunked::Data {
-                        remaining: n as usize,
-                    },
+                    n => Chunked::Data { remaining: n },
                 };
             }
             Chunked::Data { remaining } => {
-                let n = remaining.min(rest.len());
+                let n = usize::try_from(remaining).map_or(rest.len(), |r| r.min(rest.len()));
                 body.extend_from_slice(&rest[..n]);
                 pos += n;
-                if n < remaining {
+                if (n as u64) < remaining {
                     *state = Chunked::Data {
-                        remaining: remaining - n,
+                        remaining: remaining - n as u64,
                     };
                     break;
                 }

@@ -25,6 +25,10 @@ pub(crate) enum RequestError {
     UnknownExpectation,
     /// The head or body did not arrive in time (408).
     Timeout,
+    /// The body could not be spooled: the disk is full (507).
+    StorageFull,
+    /// The body could not be spooled for another reason (500).
+    Storage,
 }
 
 impl RequestError {
@@ -39,6 +43,8 @@ impl RequestError {
             RequestError::UnsupportedVersion => StatusCode::HTTP_VERSION_NOT_SUPPORTED,
             RequestError::UnknownExpectation => StatusCode::EXPECTATION_FAILED,
             RequestError::Timeout => StatusCode::REQUEST_TIMEOUT,
+            RequestError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
+            RequestError::Storage => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
@@ -54,6 +60,8 @@ impl fmt::Display for RequestError {
             RequestError::UnsupportedVersion => "HTTP version not supported",
             RequestError::UnknownExpectation => "unsupported expectation",
             RequestError::Timeout => "request not received in time",
+            RequestError::StorageFull => "no room to store the request body",
+            RequestError::Storage => "cannot store the request body",
         })
     }
 }

@@ -11,7 +11,7 @@ use http::{Method, Version};
 use super::body::BodyKind;
 use super::error::RequestError;
 use crate::config::{Limits, MAX_HEADERS_CAP};
-use crate::Request;
+use crate::request::{Body, Request};
 
 /// A parsed request head: the request (body still empty) and how to read its body.
 #[derive(Debug)]
@@ -112,7 +112,7 @@ pub(crate) fn parse_head(
             query_start,
             version,
             headers,
-            body: Vec::new(),
+            body: Body::empty(),
             peer_addr,
         },
         body,
@@ -269,7 +269,7 @@ impl Framing {
         match self.content_length {
             None | Some(0) => Ok(BodyKind::Empty),
             Some(n) if n > limits.max_body_size as u64 => Err(RequestError::BodyTooLarge),
-            Some(n) => Ok(BodyKind::Length(n as usize)),
+            Some(n) => Ok(BodyKind::Length(n)),
         }
     }
 }

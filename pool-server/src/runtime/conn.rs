@@ -15,12 +15,14 @@ use http::{Method, StatusCode, Version};
 use mio::net::TcpStream;
 
 use super::pool::panic_message;
+use super::spool::Spool;
 use crate::application::Handler;
 use crate::config::Limits;
 use crate::protocol::body::{BodyDecoder, BodyKind};
 use crate::protocol::encode::{self, Persist};
 use crate::protocol::error::RequestError;
 use crate::protocol::parse::{find_head_end, head_too_large, parse_head};
+use crate::request::BodyMemory;
 use crate::{Request, Response};
 
 /// Requests framed ahead of their answers on one connection; more stay
@@ -86,7 +88,7 @@ enum Reading {
         request: Box<Request>,
         keep_alive: bool,
         decoder: BodyDecoder,
-        body: Vec<u8>,
+        body: Spool,
         last_progress: Instant,
         /// The client waits for `100 Continue`, which is not sent yet.
         continue_due: bool,
@@ -146,6 +148,7 @@ pub(crate) enum Next {
 /// What the event loop lends [`Conn::advance`].
 pub(crate) struct LoopCx<'a> {
     pub(crate) limits: &'a Limits,
+    pub(crate) memory: &'a BodyMemory,
     pub(crate) scratch: &'a mut [u8],
     pub(crate) now: Instant,
     pub(crate) draining: bool,
@@ -232,7 +235,7 @@ impl Conn {
                 _ => {}
             }
             if self.unframed {
-                self.frame(cx.limits, cx.now);
+                self.frame(cx);
                 continue;
             }
             if !self.maybe_readable {
@@ -391,12 +394,12 @@ impl Conn {
     }
 
     /// Frames the requests `read_buf` holds, up to [`MAX_PIPELINE`].
-    fn frame(&mut self, limits: &Limits, now: Instant) {
+    fn frame(&mut self, cx: &LoopCx<'_>) {
         self.unframed = false;
         let mut buf = mem::take(&mut self.read_buf);
         let mut pos = 0;
         loop {
-            let (used, more) = self.frame_one(&buf[pos..], limits, now);
+            let (used, more) = self.frame_one(&buf[pos..], cx);
             pos += used;
             if !more {
                 break;
@@ -417,7 +420,8 @@ impl Conn {
 
     /// Advances the reading state over `input`. Returns the bytes used, and
     /// whether framing can go on (false when it needs more input or is done).
-    fn frame_one(&mut self, input: &[u8], limits: &Limits, now: Instant) -> (usize, bool) {
+    fn frame_one(&mut self, input: &[u8], cx: &LoopCx<'_>) -> (usize, bool) {
+        let (limits, now) = (cx.limits, cx.now);
         match &mut self.reading {
             Reading::Done => (0, false),
             Reading::Idle => {
@@ -455,19 +459,26 @@ impl Conn {
                         return (0, false);
                     }
                 };
-                let decoder = match head.body {
+                let (decoder, expected) = match head.body {
                     BodyKind::Empty => {
                         self.finish(head.request, head.keep_alive);
                         return (end, true);
                     }
-                    BodyKind::Length(n) => BodyDecoder::length(n),
-                    BodyKind::Chunked => BodyDecoder::chunked(),
+                    BodyKind::Length(n) => (BodyDecoder::length(n), Some(n)),
+                    BodyKind::Chunked => (BodyDecoder::chunked(), None),
+                };
+                let body = match Spool::new(expected, limits) {
+                    Ok(spool) => spool,
+                    Err(err) => {
+                        self.refuse(err);
+                        return (0, false);
+                    }
                 };
                 self.reading = Reading::Body {
                     request: Box::new(head.request),
                     keep_alive: head.keep_alive,
                     decoder,
-                    body: Vec::new(),
+                    body,
                     last_progress: now,
                     continue_due: head.expects_continue,
                 };
@@ -480,14 +491,24 @@ impl Conn {
                 continue_due,
                 ..
             } => {
-                let decoded =
-                    match decoder.decode(input, body, limits.max_body_size, limits.max_head_size) {
-                        Ok(decoded) => decoded,
-                        Err(err) => {
-                            self.refuse(err);
-                            return (0, false);
-                        }
-                    };
+                let decoded = decoder
+                    .decode(
+                        input,
+                        body.staging(),
+                        limits.max_body_size as u64,
+                        limits.max_head_size,
+                    )
+                    .and_then(|decoded| {
+                        body.settle(limits, cx.memory)?;
+                        Ok(decoded)
+                    });
+                let decoded = match decoded {
+                    Ok(decoded) => decoded,
+                    Err(err) => {
+                        self.refuse(err);
+                        return (0, false);
+                    }
+                };
                 if decoded.consumed > 0 {
                     *last_progress = now;
                     // The client sent the body without waiting: no 100 needed.
@@ -505,7 +526,13 @@ impl Conn {
                 else {
                     unreachable!("matched Body above");
                 };
-                request.body = body;
+                match body.finish() {
+                    Ok(body) => request.body = body,
+                    Err(err) => {
+                        self.refuse(err);
+                        return (0, false);
+                    }
+                }
                 self.finish(*request, keep_alive);
                 (decoded.consumed, true)
             }

@@ -25,6 +25,7 @@ use super::pool::ThreadPool;
 use super::signals::ShutdownSignals;
 use crate::application::Handler;
 use crate::config::Limits;
+use crate::request::BodyMemory;
 use crate::Error;
 
 const LISTENER: Token = Token(usize::MAX - 1);
@@ -139,6 +140,8 @@ pub(crate) struct EventLoop {
     shared: Arc<Shared>,
     back: Receiver<Back>,
     scratch: Box<[u8]>,
+    /// Request body bytes in memory, server-wide.
+    body_memory: BodyMemory,
     /// The listener is registered with the poller.
     accepting: bool,
     /// Accepting was paused after an OS error, until then.
@@ -185,6 +188,7 @@ impl EventLoop {
             shared: Arc::clone(&shared),
             back,
             scratch: vec![0; SCRATCH_SIZE].into_boxed_slice(),
+            body_memory: BodyMemory::new(shared.limits.body_memory_limit),
             accepting: true,
             accept_resume: None,
             drain_deadline: None,
@@ -396,6 +400,7 @@ impl EventLoop {
         };
         let mut cx = LoopCx {
             limits: &self.shared.limits,
+            memory: &self.body_memory,
             scratch: &mut self.scratch,
             now,
             draining: self.drain_deadline.is_some(),

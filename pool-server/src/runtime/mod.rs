@@ -7,3 +7,4 @@ pub(crate) mod event_loop;
 pub(crate) mod pool;
 pub(crate) mod server;
 pub(crate) mod signals;
+pub(crate) mod spool;

@@ -177,9 +177,33 @@ impl Builder {
         self
     }
 
-    /// Largest decoded request body in bytes (413).
+    /// Largest decoded request body in bytes (413). Bodies past
+    /// [`body_buffer_size`](Self::body_buffer_size) are spooled to disk, so
+    /// gigabytes cost no memory.
     pub fn max_body_size(mut self, bytes: usize) -> Builder {
         self.limits.max_body_size = bytes;
+        self
+    }
+
+    /// Largest request body kept in memory; a larger one is written to an
+    /// unnamed temporary file as it arrives (still before any worker sees
+    /// the request), and removed when the request is dropped.
+    pub fn body_buffer_size(mut self, bytes: usize) -> Builder {
+        self.limits.body_buffer_size = bytes;
+        self
+    }
+
+    /// Request body bytes that all connections together may hold in
+    /// memory; past it, new bodies are spooled to disk whatever their size.
+    pub fn body_memory_limit(mut self, bytes: usize) -> Builder {
+        self.limits.body_memory_limit = bytes;
+        self
+    }
+
+    /// The directory for spooled request bodies; by default
+    /// [`std::env::temp_dir`]. It must exist; the files in it have no name.
+    pub fn temp_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Builder {
+        self.limits.temp_dir = Some(dir.into());
         self
     }
 

@@ -68,7 +68,7 @@ fn request(method: Method, target: &str) -> Request {
         query_start: target.find('?'),
         version: Version::HTTP_11,
         headers: HeaderMap::new(),
-        body: Vec::new(),
+        body: crate::request::Body::empty(),
         peer_addr: SocketAddr::from(([127, 0, 0, 1], 1)),
     }
 }
