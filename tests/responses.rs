@@ -6,7 +6,7 @@
 #[allow(dead_code)]
 mod support;
 
-use pool_server::{header, route, routes, Response};
+use pool_server::{header, route, routes, Request, Response, StatusCode};
 
 use support::{serve, Serve};
 
@@ -23,8 +23,38 @@ fn bad_header() -> Response {
     Response::text("never sent").with_header("x-note", "two\nlines")
 }
 
+#[route("GET /interim/continue")]
+fn interim_continue() -> Response {
+    Response::status_only(StatusCode::CONTINUE)
+}
+
+#[route("GET /interim/switching")]
+fn interim_switching() -> Response {
+    Response::text("upgrade?").with_status(StatusCode::SWITCHING_PROTOCOLS)
+}
+
+#[route("GET /interim/status")]
+fn interim_status() -> StatusCode {
+    StatusCode::CONTINUE
+}
+
+#[route("POST /echo")]
+fn echo(req: &Request) -> Vec<u8> {
+    req.body().to_vec()
+}
+
 fn serve_routes() -> Serve {
-    serve(|b| b.routes(routes![cookies, bad_header]))
+    serve(|b| {
+        b.routes(routes![
+            cookies,
+            bad_header,
+            interim_continue,
+            interim_switching,
+            interim_status,
+            echo,
+        ])
+        .handler(|_: &Request| Response::status_only(StatusCode::from_u16(103).unwrap()))
+    })
 }
 
 #[test]
@@ -54,4 +84,32 @@ fn an_invalid_header_value_is_a_500_on_a_kept_connection() {
     );
     let res = client.request(b"GET /cookies HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_eq!(res.status, 200, "{client:?}");
+}
+
+/// A 1xx from a handler would leave the client waiting for a final response
+/// (or, for 101, speaking another protocol): every way of returning one
+/// gets 500, and the connection stays in step for the next request.
+#[test]
+fn interim_statuses_from_handlers_become_500() {
+    let server = serve_routes();
+    let mut client = server.client();
+    for path in [
+        "/interim/continue",
+        "/interim/switching",
+        "/interim/status",
+        "/fallback",
+    ] {
+        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n");
+        let res = client.request(request.as_bytes());
+        assert_eq!(res.status, 500, "{path}\n{client:?}");
+        assert_eq!(res.header("content-length"), Some("0"), "{client:?}");
+    }
+    // The server's own interim response still goes out.
+    client.send(
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n",
+    );
+    assert_eq!(client.response().status, 100, "{client:?}");
+    client.send(b"hi");
+    let res = client.response();
+    assert_eq!((res.status, res.text().as_str()), (200, "hi"), "{client:?}");
 }

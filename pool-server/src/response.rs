@@ -10,7 +10,9 @@ use http::StatusCode;
 /// An HTTP response: a status, header fields and a body held in memory.
 ///
 /// The server adds `Content-Length`, `Date` and, when it closes the
-/// connection, `Connection: close`; a handler sets everything else.
+/// connection, `Connection: close`; a handler sets everything else. Its
+/// status must be final: the client gets a 500 for a 1xx (interim) status,
+/// and the server logs the mistake.
 ///
 /// ```
 /// use pool_server::{Response, StatusCode};

@@ -23,8 +23,14 @@ pub(crate) const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
 /// Appends `res` to `out`. `head_only` answers a HEAD request: the headers a
 /// GET would get, `Content-Length` included, and no body.
+///
+/// A 1xx status from a handler is refused with a 500 (see
+/// [`interim_refused`]).
 pub(crate) fn response(out: &mut Vec<u8>, res: &Response, head_only: bool, persist: Persist) {
     let status = res.status();
+    if status.is_informational() {
+        return interim_refused(out, status, head_only, persist);
+    }
     status_line(out, status);
     let headers = res.headers();
     for (name, value) in headers {
@@ -37,9 +43,9 @@ pub(crate) fn response(out: &mut Vec<u8>, res: &Response, head_only: bool, persi
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
-    // RFC 9110 §8.6: no Content-Length in 1xx and 204 responses, and their
-    // body (like 304's) is always empty.
-    let bodiless = status.is_informational() || status == StatusCode::NO_CONTENT;
+    // RFC 9110 §8.6: no Content-Length in a 204, whose body (like 304's) is
+    // always empty.
+    let bodiless = status == StatusCode::NO_CONTENT;
     if !bodiless {
         out.extend_from_slice(b"content-length: ");
         out.extend_from_slice(itoa::Buffer::new().format(res.body().len()).as_bytes());
@@ -59,6 +65,17 @@ pub(crate) fn response(out: &mut Vec<u8>, res: &Response, head_only: bool, persi
     if !head_only && !bodiless && status != StatusCode::NOT_MODIFIED {
         out.extend_from_slice(res.body());
     }
+}
+
+/// Answers 500 in place of a handler's 1xx. An interim response (RFC 9110
+/// §15.2) ends no exchange: after `100` or `103` the client waits for a
+/// final response that never comes, and after `101` it speaks another
+/// protocol, which the server does not. Only the server sends interim
+/// responses, [`CONTINUE`] when a client asks for it.
+fn interim_refused(out: &mut Vec<u8>, status: StatusCode, head_only: bool, persist: Persist) {
+    log::error!("a handler returned {status}, an interim status; answering 500 instead");
+    let res = Response::status_only(StatusCode::INTERNAL_SERVER_ERROR);
+    response(out, &res, head_only, persist);
 }
 
 /// Appends the response to a refused request; the connection closes after it.
@@ -120,6 +137,21 @@ mod tests {
             without_date(&text).ends_with("content-length: 5\nconnection: close\n"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn interim_statuses_from_a_handler_become_500() {
+        for code in [100, 101, 103, 199] {
+            let res = Response::text("x").with_status(StatusCode::from_u16(code).unwrap());
+            for head_only in [false, true] {
+                let text = encode(&res, head_only, Persist::KeepAlive);
+                assert!(
+                    without_date(&text)
+                        == "HTTP/1.1 500 Internal Server Error\ncontent-length: 0\n",
+                    "{code}: {text}"
+                );
+            }
+        }
     }
 
     #[test]
