@@ -43,6 +43,24 @@ fn echo(req: &Request) -> Vec<u8> {
     req.body().to_vec()
 }
 
+/// A file whose size the HEAD route knows without reading it.
+const FILE: &str = "0123456789abcdef";
+
+#[route("GET /file")]
+fn file() -> &'static str {
+    FILE
+}
+
+#[route("HEAD /file")]
+fn file_head() -> Response {
+    Response::status_only(StatusCode::OK).with_header(header::CONTENT_LENGTH, FILE.len())
+}
+
+#[route("HEAD /made")]
+fn made_head() -> Response {
+    Response::text("made in full").with_header(header::CONTENT_LENGTH, "999")
+}
+
 fn serve_routes() -> Serve {
     serve(|b| {
         b.routes(routes![
@@ -52,6 +70,9 @@ fn serve_routes() -> Serve {
             interim_switching,
             interim_status,
             echo,
+            file,
+            file_head,
+            made_head,
         ])
         .handler(|_: &Request| Response::status_only(StatusCode::from_u16(103).unwrap()))
     })
@@ -112,4 +133,28 @@ fn interim_statuses_from_handlers_become_500() {
     client.send(b"hi");
     let res = client.response();
     assert_eq!((res.status, res.text().as_str()), (200, "hi"), "{client:?}");
+}
+
+/// A HEAD route that knows the size sends it; one that makes the body sends
+/// the body's length. Neither sends body bytes: the GET after each one on the
+/// same connection parses.
+#[test]
+fn head_routes_send_the_length_their_response_gives() {
+    let server = serve_routes();
+    let mut client = server.client();
+    let expected = [("/file", FILE.len()), ("/made", "made in full".len())];
+    for (path, length) in expected {
+        let head = format!("HEAD {path} HTTP/1.1\r\nHost: x\r\n\r\n");
+        client.send(format!("{head}GET /file HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes());
+        let res = client.head_response();
+        assert_eq!(res.status, 200, "{client:?}");
+        let length = length.to_string();
+        assert_eq!(
+            res.header("content-length"),
+            Some(length.as_str()),
+            "{client:?}"
+        );
+        let res = client.response();
+        assert_eq!((res.status, res.text().as_str()), (200, FILE), "{client:?}");
+    }
 }

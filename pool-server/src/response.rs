@@ -10,9 +10,11 @@ use http::StatusCode;
 /// An HTTP response: a status, header fields and a body held in memory.
 ///
 /// The server adds `Content-Length`, `Date` and, when it closes the
-/// connection, `Connection: close`; a handler sets everything else. Its
-/// status must be final: the client gets a 500 for a 1xx (interim) status,
-/// and the server logs the mistake.
+/// connection, `Connection: close`; a handler sets everything else. The one
+/// exception is an answer to `HEAD` with an empty body: a `Content-Length`
+/// the handler set is sent as it is, so a HEAD route can give the size of a
+/// body it does not make. The status must be final: the client gets a 500
+/// for a 1xx (interim) status, and the server logs the mistake.
 ///
 /// ```
 /// use pool_server::{Response, StatusCode};
