@@ -158,3 +158,28 @@ fn head_routes_send_the_length_their_response_gives() {
         assert_eq!((res.status, res.text().as_str()), (200, FILE), "{client:?}");
     }
 }
+
+/// CONNECT asks for a tunnel, which the server does not open, so no route
+/// can take it: a well-formed one (authority form, RFC 9112 §3.2.3) is 501,
+/// any other CONNECT target is 400, as is the authority form with any other
+/// method. Each refusal closes the connection.
+#[test]
+fn connect_is_not_implemented_and_bad_targets_are_400() {
+    let server = serve_routes();
+    let cases: [(&[u8], u16); 4] = [
+        (
+            b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
+            501,
+        ),
+        (b"CONNECT /echo HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+        (b"CONNECT example.com HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+        (b"GET example.com:443 HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+    ];
+    for (request, status) in cases {
+        let mut client = server.client();
+        let res = client.request(request);
+        assert_eq!(res.status, status, "{client:?}");
+        assert!(res.connection_has("close"), "{client:?}");
+        client.assert_closed();
+    }
+}
