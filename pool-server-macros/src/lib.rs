@@ -60,9 +60,10 @@ mod routes;
 ///
 /// # The string
 ///
-/// A method (`GET`, `POST`, `PUT`, `PATCH`, `DELETE`, `HEAD`, `OPTIONS`,
-/// `CONNECT` or `TRACE`), one space, and a path starting with `/`. Each
-/// segment of the path (between slashes) is one of:
+/// A method (`GET`, `POST`, `PUT`, `PATCH`, `DELETE`, `HEAD`, `OPTIONS` or
+/// `TRACE`), one space, and a path starting with `/`. `CONNECT` is refused:
+/// it asks for a tunnel, which the server does not provide. Each segment of
+/// the path (between slashes) is one of:
 ///
 /// - text, matched exactly against the path as the client sent it (so write
 ///   `%20`, not a space); `{{` and `}}` stand for literal braces;

@@ -7,8 +7,9 @@
 use syn::LitStr;
 
 /// The methods `#[route]` accepts, in the order error messages list them.
-const METHODS: [&str; 9] = [
-    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "CONNECT", "TRACE",
+/// Not `CONNECT`: see [`check_method`].
+const METHODS: [&str; 8] = [
+    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE",
 ];
 
 /// A validated route string.
@@ -76,6 +77,15 @@ fn check_method(method: &str) -> Result<&str, String> {
         return Ok(method);
     }
     let upper = method.to_ascii_uppercase();
+    // CONNECT targets `host:port`, not a path, and a 2xx answer turns the
+    // connection into a tunnel (RFC 9110 §9.3.6), which the server does not
+    // provide; it answers every CONNECT itself.
+    if upper == "CONNECT" {
+        return Err(
+            "`CONNECT` cannot be routed: it asks for a tunnel to `host:port`, which pool-server does not provide (it answers CONNECT with 501 Not Implemented)"
+                .to_owned(),
+        );
+    }
     if METHODS.contains(&upper.as_str()) {
         return Err(format!(
             "methods are uppercase: write `{upper}` instead of `{method}`"
@@ -255,6 +265,8 @@ mod tests {
             ("GET", "expected a method and a path"),
             ("GTE /", "unknown method `GTE`"),
             ("get /", "methods are uppercase: write `GET`"),
+            ("CONNECT /", "`CONNECT` cannot be routed"),
+            ("connect /", "`CONNECT` cannot be routed"),
             ("GET users", "paths must start with `/`"),
             ("GET /a b", "spaces"),
             ("GET /a?b=1", "query"),

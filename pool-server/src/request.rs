@@ -190,15 +190,17 @@ impl Request {
     ///
     /// ```
     /// use std::io::Read;
-    /// use pool_server::{route, Request};
+    /// use pool_server::{route, Request, StatusCode};
     ///
     /// #[route("POST /count")]
-    /// fn count(req: &Request) -> std::io::Result<String> {
+    /// fn count(req: &Request) -> Result<String, StatusCode> {
     ///     let mut reader = req.body_reader();
     ///     let mut chunk = [0u8; 8192];
     ///     let mut lines = 0;
     ///     loop {
-    ///         let n = reader.read(&mut chunk)?;
+    ///         let n = reader
+    ///             .read(&mut chunk)
+    ///             .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
     ///         if n == 0 {
     ///             return Ok(format!("{lines} lines"));
     ///         }

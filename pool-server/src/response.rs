@@ -10,7 +10,11 @@ use http::StatusCode;
 /// An HTTP response: a status, header fields and a body held in memory.
 ///
 /// The server adds `Content-Length`, `Date` and, when it closes the
-/// connection, `Connection: close`; a handler sets everything else.
+/// connection, `Connection: close`; a handler sets everything else. The one
+/// exception is an answer to `HEAD` with an empty body: a `Content-Length`
+/// the handler set is sent as it is, so a HEAD route can give the size of a
+/// body it does not make. The status must be final: the client gets a 500
+/// for a 1xx (interim) status, and the server logs the mistake.
 ///
 /// ```
 /// use pool_server::{Response, StatusCode};
@@ -29,6 +33,9 @@ pub struct Response {
     status: StatusCode,
     headers: HeaderMap,
     body: Bytes,
+    /// An invalid header was given to `with_header` or `append_header`: the
+    /// response is a 500 that the builder methods no longer change.
+    invalid: bool,
 }
 
 const TEXT: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
@@ -63,6 +70,7 @@ impl Response {
             status,
             headers: HeaderMap::new(),
             body: Bytes::new(),
+            invalid: false,
         }
     }
 
@@ -73,26 +81,120 @@ impl Response {
             status: StatusCode::OK,
             headers,
             body,
+            invalid: false,
         }
     }
 
-    /// Replaces the status.
+    /// Replaces the status, unless an invalid header already made this a
+    /// 500 (see [`with_header`](Self::with_header)).
     pub fn with_status(mut self, status: StatusCode) -> Response {
-        self.status = status;
+        if !self.invalid {
+            self.status = status;
+        }
         self
     }
 
     /// Sets header `name` to `value`, replacing earlier values of that name.
     ///
-    /// # Panics
-    /// When `name` is not a valid header name or `value` not a valid header
-    /// value; use [`headers_mut`](Self::headers_mut) with checked types for
-    /// untrusted input.
-    pub fn with_header(mut self, name: &str, value: &str) -> Response {
-        let name = HeaderName::try_from(name).expect("invalid header name");
-        let value = HeaderValue::try_from(value).expect("invalid header value");
-        self.headers.insert(name, value);
-        self
+    /// Names and values are taken as [`http::request::Builder::header`]
+    /// takes them: the [`header`](crate::header) constants, `&str`,
+    /// `String`, [`HeaderName`] and [`HeaderValue`], among others.
+    ///
+    /// ```
+    /// use pool_server::{header, Response};
+    ///
+    /// let res = Response::text("moved")
+    ///     .with_header(header::LOCATION, "/new")
+    ///     .with_header("x-request-id", format!("{}", 42))
+    ///     .with_header("x-request-id", "43");
+    /// assert_eq!(res.headers()["location"], "/new");
+    /// assert_eq!(res.headers().get_all("x-request-id").iter().count(), 1);
+    /// ```
+    ///
+    /// # Invalid input
+    /// An invalid name or value does not panic: it is logged
+    /// (`log::error!`) and the response becomes an empty `500 Internal
+    /// Server Error`, which later `with_status`, `with_header` and
+    /// `append_header` calls leave as it is, so the mistake reaches the
+    /// client instead of a response missing a header. For untrusted input,
+    /// check it first with `HeaderValue::try_from` and set it through
+    /// [`headers_mut`](Self::headers_mut).
+    ///
+    /// ```
+    /// use pool_server::{Response, StatusCode};
+    ///
+    /// let res = Response::text("hi")
+    ///     .with_header("x-note", "line\nbreak")
+    ///     .with_status(StatusCode::CREATED);
+    /// assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    /// assert!(res.body().is_empty());
+    /// ```
+    pub fn with_header<K, V>(self, name: K, value: V) -> Response
+    where
+        HeaderName: TryFrom<K>,
+        <HeaderName as TryFrom<K>>::Error: Into<http::Error>,
+        HeaderValue: TryFrom<V>,
+        <HeaderValue as TryFrom<V>>::Error: Into<http::Error>,
+    {
+        self.set_header(name, value, HeaderMap::insert)
+    }
+
+    /// Adds header `name` with `value`, keeping earlier values of that
+    /// name: for fields that may repeat, such as `Set-Cookie`. Takes the
+    /// same types as [`with_header`](Self::with_header), and turns invalid
+    /// input into a 500 the same way.
+    ///
+    /// ```
+    /// use pool_server::{header, Response};
+    ///
+    /// let res = Response::text("welcome")
+    ///     .append_header(header::SET_COOKIE, "session=abc; HttpOnly")
+    ///     .append_header(header::SET_COOKIE, "theme=dark");
+    /// let cookies: Vec<_> = res.headers().get_all(header::SET_COOKIE).iter().collect();
+    /// assert_eq!(cookies, ["session=abc; HttpOnly", "theme=dark"]);
+    /// ```
+    pub fn append_header<K, V>(self, name: K, value: V) -> Response
+    where
+        HeaderName: TryFrom<K>,
+        <HeaderName as TryFrom<K>>::Error: Into<http::Error>,
+        HeaderValue: TryFrom<V>,
+        <HeaderValue as TryFrom<V>>::Error: Into<http::Error>,
+    {
+        self.set_header(name, value, |headers, name, value| {
+            headers.append(name, value);
+        })
+    }
+
+    fn set_header<K, V, R>(
+        mut self,
+        name: K,
+        value: V,
+        set: impl FnOnce(&mut HeaderMap, HeaderName, HeaderValue) -> R,
+    ) -> Response
+    where
+        HeaderName: TryFrom<K>,
+        <HeaderName as TryFrom<K>>::Error: Into<http::Error>,
+        HeaderValue: TryFrom<V>,
+        <HeaderValue as TryFrom<V>>::Error: Into<http::Error>,
+    {
+        if self.invalid {
+            return self;
+        }
+        let name = HeaderName::try_from(name).map_err(Into::into);
+        let value = HeaderValue::try_from(value).map_err(Into::into);
+        match (name, value) {
+            (Ok(name), Ok(value)) => {
+                set(&mut self.headers, name, value);
+                self
+            }
+            (Err(err), _) | (_, Err(err)) => {
+                log::error!("a handler set an invalid header ({err}); answering 500 instead");
+                Response {
+                    invalid: true,
+                    ..Response::status_only(StatusCode::INTERNAL_SERVER_ERROR)
+                }
+            }
+        }
     }
 
     /// The status.
@@ -139,6 +241,7 @@ impl fmt::Debug for Response {
             .field("status", &self.status)
             .field("headers", &self.headers)
             .field("body_len", &self.body.len())
+            .field("invalid", &self.invalid)
             .finish()
     }
 }
@@ -146,5 +249,37 @@ impl fmt::Debug for Response {
 impl From<StatusCode> for Response {
     fn from(status: StatusCode) -> Response {
         Response::status_only(status)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn with_header_replaces_and_append_header_keeps() {
+        let res = Response::text("x")
+            .with_header(header::CACHE_CONTROL, "no-store")
+            .with_header("cache-control", String::from("max-age=5"))
+            .append_header(header::SET_COOKIE, "a=1")
+            .append_header("set-cookie", HeaderValue::from_static("b=2"));
+        assert_eq!(res.headers()["cache-control"], "max-age=5");
+        assert_eq!(res.headers().get_all("cache-control").iter().count(), 1);
+        let cookies: Vec<_> = res.headers().get_all("set-cookie").iter().collect();
+        assert_eq!(cookies, ["a=1", "b=2"]);
+    }
+
+    #[test]
+    fn an_invalid_name_or_value_makes_a_500_that_builders_keep() {
+        let bad_name = Response::text("x").with_header("bad name", "v");
+        let bad_value = Response::text("x").append_header("x-a", "a\r\nb");
+        for res in [bad_name, bad_value] {
+            let res = res
+                .with_status(StatusCode::CREATED)
+                .with_header("x-later", "1")
+                .append_header("x-later", "2");
+            assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+            assert!(res.headers().is_empty() && res.body().is_empty(), "{res:?}");
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! Response heads and bodies into bytes (RFC 9112 §4-6). No I/O happens here.
 
-use http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
+use http::header::{HeaderMap, CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
 use http::StatusCode;
 
 use super::date::append_date;
@@ -22,9 +22,17 @@ pub(crate) enum Persist {
 pub(crate) const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
 /// Appends `res` to `out`. `head_only` answers a HEAD request: the headers a
-/// GET would get, `Content-Length` included, and no body.
+/// GET would get and no body. Its `Content-Length` is the body's length, or,
+/// when the handler left the body empty and set `Content-Length` itself (a
+/// HEAD route that knows the size without making the body), that value.
+///
+/// A 1xx status from a handler is refused with a 500 (see
+/// [`interim_refused`]).
 pub(crate) fn response(out: &mut Vec<u8>, res: &Response, head_only: bool, persist: Persist) {
     let status = res.status();
+    if status.is_informational() {
+        return interim_refused(out, status, head_only, persist);
+    }
     status_line(out, status);
     let headers = res.headers();
     for (name, value) in headers {
@@ -37,12 +45,17 @@ pub(crate) fn response(out: &mut Vec<u8>, res: &Response, head_only: bool, persi
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
-    // RFC 9110 §8.6: no Content-Length in 1xx and 204 responses, and their
-    // body (like 304's) is always empty.
-    let bodiless = status.is_informational() || status == StatusCode::NO_CONTENT;
+    // RFC 9110 §8.6: no Content-Length in a 204, whose body (like 304's) is
+    // always empty.
+    let bodiless = status == StatusCode::NO_CONTENT;
     if !bodiless {
+        let length = if head_only && res.body().is_empty() {
+            declared_length(headers).unwrap_or(0)
+        } else {
+            res.body().len() as u64
+        };
         out.extend_from_slice(b"content-length: ");
-        out.extend_from_slice(itoa::Buffer::new().format(res.body().len()).as_bytes());
+        out.extend_from_slice(itoa::Buffer::new().format(length).as_bytes());
         out.extend_from_slice(b"\r\n");
     }
     if !headers.contains_key(DATE) {
@@ -59,6 +72,33 @@ pub(crate) fn response(out: &mut Vec<u8>, res: &Response, head_only: bool, persi
     if !head_only && !bodiless && status != StatusCode::NOT_MODIFIED {
         out.extend_from_slice(res.body());
     }
+}
+
+/// Answers 500 in place of a handler's 1xx. An interim response (RFC 9110
+/// §15.2) ends no exchange: after `100` or `103` the client waits for a
+/// final response that never comes, and after `101` it speaks another
+/// protocol, which the server does not. Only the server sends interim
+/// responses, [`CONTINUE`] when a client asks for it.
+fn interim_refused(out: &mut Vec<u8>, status: StatusCode, head_only: bool, persist: Persist) {
+    log::error!("a handler returned {status}, an interim status; answering 500 instead");
+    let res = Response::status_only(StatusCode::INTERNAL_SERVER_ERROR);
+    response(out, &res, head_only, persist);
+}
+
+/// The `Content-Length` a handler set, when it is one valid length
+/// (RFC 9110 §8.6: `1*DIGIT`); anything else is logged and ignored.
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    let mut values = headers.get_all(CONTENT_LENGTH).iter();
+    let value = values.next()?;
+    let length = std::str::from_utf8(value.as_bytes())
+        .ok()
+        .filter(|digits| digits.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|digits| digits.parse().ok())
+        .filter(|_| values.next().is_none());
+    if length.is_none() {
+        log::error!("a HEAD handler set an invalid Content-Length ({value:?}); sending 0");
+    }
+    length
 }
 
 /// Appends the response to a refused request; the connection closes after it.
@@ -120,6 +160,52 @@ mod tests {
             without_date(&text).ends_with("content-length: 5\nconnection: close\n"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn head_sends_the_declared_length_only_when_the_body_is_empty() {
+        let sized = |length: &str, body: &'static str| {
+            let mut res = Response::status_only(StatusCode::OK).with_header(CONTENT_LENGTH, length);
+            res.set_body(body);
+            res
+        };
+        let cases = [
+            // (response, head_only, the content-length sent)
+            (sized("1234", ""), true, "1234"),
+            (sized("1234", "abc"), true, "3"),
+            (sized("1234", ""), false, "0"),
+            (sized("12a", ""), true, "0"),
+            (sized("-1", ""), true, "0"),
+            (sized("", ""), true, "0"),
+            (sized("7", "").append_header(CONTENT_LENGTH, "8"), true, "0"),
+            (Response::text("hello"), true, "5"),
+        ];
+        for (res, head_only, want) in cases {
+            let text = encode(&res, head_only, Persist::KeepAlive);
+            let lengths: Vec<_> = text
+                .lines()
+                .filter_map(|l| l.strip_prefix("content-length: "))
+                .collect();
+            assert_eq!(lengths, [want], "{res:?} head_only={head_only}: {text}");
+            let (_, body) = text.split_once("\r\n\r\n").unwrap();
+            let want_body = if head_only { &[][..] } else { res.body() };
+            assert_eq!(body.as_bytes(), want_body, "{text}");
+        }
+    }
+
+    #[test]
+    fn interim_statuses_from_a_handler_become_500() {
+        for code in [100, 101, 103, 199] {
+            let res = Response::text("x").with_status(StatusCode::from_u16(code).unwrap());
+            for head_only in [false, true] {
+                let text = encode(&res, head_only, Persist::KeepAlive);
+                assert!(
+                    without_date(&text)
+                        == "HTTP/1.1 500 Internal Server Error\ncontent-length: 0\n",
+                    "{code}: {text}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -19,6 +19,8 @@ pub(crate) enum RequestError {
     BodyTooLarge,
     /// A transfer coding other than chunked (501).
     UnsupportedEncoding,
+    /// A well-formed `CONNECT`: the server opens no tunnels (501).
+    ConnectUnsupported,
     /// An HTTP version other than 1.0 and 1.1 (505).
     UnsupportedVersion,
     /// An `Expect` value other than `100-continue` (417).
@@ -39,7 +41,9 @@ impl RequestError {
             RequestError::UriTooLong => StatusCode::URI_TOO_LONG,
             RequestError::HeadTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             RequestError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            RequestError::UnsupportedEncoding => StatusCode::NOT_IMPLEMENTED,
+            RequestError::UnsupportedEncoding | RequestError::ConnectUnsupported => {
+                StatusCode::NOT_IMPLEMENTED
+            }
             RequestError::UnsupportedVersion => StatusCode::HTTP_VERSION_NOT_SUPPORTED,
             RequestError::UnknownExpectation => StatusCode::EXPECTATION_FAILED,
             RequestError::Timeout => StatusCode::REQUEST_TIMEOUT,
@@ -57,6 +61,9 @@ impl fmt::Display for RequestError {
             RequestError::HeadTooLarge => "request header fields too large",
             RequestError::BodyTooLarge => "request body too large",
             RequestError::UnsupportedEncoding => "unsupported transfer coding",
+            RequestError::ConnectUnsupported => {
+                "CONNECT is not supported: this server opens no tunnels"
+            }
             RequestError::UnsupportedVersion => "HTTP version not supported",
             RequestError::UnknownExpectation => "unsupported expectation",
             RequestError::Timeout => "request not received in time",

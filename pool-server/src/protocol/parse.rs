@@ -146,7 +146,20 @@ fn version_error(head: &[u8]) -> RequestError {
 
 /// Reduces the request target to origin form (RFC 9112 §3.2): `/path?query`
 /// as is, `*` for OPTIONS, and `http://host/path` to its path.
+///
+/// CONNECT is refused here: RFC 9112 §3.2.3 gives it the authority form
+/// (`host:port`) and nothing else, and a 2xx answer would open a tunnel
+/// (RFC 9110 §9.3.6), which the server does not do. A well-formed CONNECT
+/// gets 501, as RFC 9110 §9.1 asks for a method not implemented; any other
+/// CONNECT target is malformed.
 fn origin_form(method: &Method, target: &str) -> Result<String, RequestError> {
+    if method == Method::CONNECT {
+        return Err(if is_authority_form(target) {
+            RequestError::ConnectUnsupported
+        } else {
+            RequestError::Malformed("CONNECT needs a host:port target")
+        });
+    }
     if target.starts_with('/') {
         return Ok(target.to_owned());
     }
@@ -167,6 +180,17 @@ fn origin_form(method: &Method, target: &str) -> Result<String, RequestError> {
         None => "/".to_owned(),
     };
     Ok(path)
+}
+
+/// `authority-form = uri-host ":" port` (RFC 9112 §3.2.3): no user info,
+/// a host, and a port of digits.
+fn is_authority_form(target: &str) -> bool {
+    match target.parse::<http::uri::Authority>() {
+        Ok(authority) => {
+            !target.contains('@') && !authority.host().is_empty() && authority.port().is_some()
+        }
+        Err(_) => false,
+    }
 }
 
 /// What the framing-related fields of one head say, gathered field by field.
@@ -392,6 +416,40 @@ mod tests {
                 "GET / HTTP/1.1\r\nHost: a\r\nExpect: something\r\n\r\n",
                 417,
             ),
+        ];
+        for (head, want) in cases {
+            assert_eq!(status(head), want, "{head:?}");
+        }
+    }
+
+    #[test]
+    fn connect_is_501_in_authority_form_and_400_otherwise() {
+        let cases = [
+            (
+                "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
+                501,
+            ),
+            ("CONNECT 127.0.0.1:8080 HTTP/1.1\r\nHost: a\r\n\r\n", 501),
+            ("CONNECT [::1]:443 HTTP/1.1\r\nHost: a\r\n\r\n", 501),
+            ("CONNECT example.com:443 HTTP/1.0\r\n\r\n", 501),
+            ("CONNECT / HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            ("CONNECT /x:443 HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            ("CONNECT * HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            (
+                "CONNECT http://a.example:443/ HTTP/1.1\r\nHost: a\r\n\r\n",
+                400,
+            ),
+            ("CONNECT example.com HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            ("CONNECT example.com: HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            ("CONNECT :443 HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            (
+                "CONNECT user@example.com:443 HTTP/1.1\r\nHost: a\r\n\r\n",
+                400,
+            ),
+            ("CONNECT example.com:https HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            // The authority form belongs to CONNECT alone.
+            ("GET example.com:443 HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            ("OPTIONS example.com:443 HTTP/1.1\r\nHost: a\r\n\r\n", 400),
         ];
         for (head, want) in cases {
             assert_eq!(status(head), want, "{head:?}");

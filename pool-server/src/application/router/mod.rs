@@ -393,6 +393,11 @@ fn check(route: &Route) -> Result<Method, Error> {
     };
     let method =
         Method::from_bytes(route.method.as_bytes()).map_err(|_| invalid("invalid method"))?;
+    // The parser answers every CONNECT with 501, so such a route could never
+    // be called (`#[route]` refuses it too).
+    if method == Method::CONNECT {
+        return Err(invalid("CONNECT cannot be routed"));
+    }
     let Some((_, init)) = route.segments.split_last() else {
         return Err(invalid("a path has at least one segment"));
     };

@@ -329,6 +329,14 @@ fn malformed_hand_made_routes_are_rejected() {
         Route::new("G T", "/", segments("/"), "app::f", echo, no_requirements),
         Route::new("GET", "", &[], "app::f", echo, no_requirements),
         Route::new(
+            "CONNECT",
+            "/",
+            segments("/"),
+            "app::f",
+            echo,
+            no_requirements,
+        ),
+        Route::new(
             "GET",
             "/{*a}/b",
             &[Segment::Wildcard, Segment::Static("b")],

@@ -202,14 +202,13 @@ impl Endpoint {
 /// `GET, HEAD, POST, OPTIONS`: the methods in a fixed order, with `HEAD`
 /// where there is `GET` and always `OPTIONS`, which the router answers.
 pub(super) fn allow_value<'m>(methods: impl Iterator<Item = &'m Method> + Clone) -> HeaderValue {
-    const ORDER: [Method; 9] = [
+    const ORDER: [Method; 8] = [
         Method::GET,
         Method::HEAD,
         Method::POST,
         Method::PUT,
         Method::PATCH,
         Method::DELETE,
-        Method::CONNECT,
         Method::TRACE,
         Method::OPTIONS,
     ];
