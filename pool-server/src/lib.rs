@@ -91,6 +91,7 @@
 //! Limits and timeouts, with their defaults, are in [`config`].
 
 pub mod config;
+pub mod stream;
 
 // The layers, bottom up; each imports only from those above it here. The
 // public request, response and error types and `config` sit beneath all

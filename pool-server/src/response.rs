@@ -2,12 +2,21 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::fs::File;
+use std::io::{self, Read};
 
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::StatusCode;
 
-/// An HTTP response: a status, header fields and a body held in memory.
+use crate::stream::BodyStream;
+
+/// An HTTP response: a status, header fields and a body, held in memory or
+/// produced as it is sent: from a reader ([`stream`](Self::stream)), a file
+/// ([`file`](Self::file)) or other threads
+/// ([`from_stream`](Self::from_stream)). Bodies that are not in memory go out
+/// a bounded window at a time, and a client that reads slowly holds no
+/// worker meanwhile.
 ///
 /// The server adds `Content-Length`, `Date` and, when it closes the
 /// connection, `Connection: close`; a handler sets everything else. The one
@@ -28,14 +37,32 @@ use http::StatusCode;
 ///     .with_header("location", "/items/1");
 /// assert_eq!(created.headers()["location"], "/items/1");
 /// ```
-#[derive(Clone)]
 pub struct Response {
     status: StatusCode,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
     /// An invalid header was given to `with_header` or `append_header`: the
     /// response is a 500 that the builder methods no longer change.
     invalid: bool,
+}
+
+/// Where a response body comes from.
+pub(crate) enum Body {
+    Full(Bytes),
+    /// Read on a worker, a window at a time; `len` when it is known.
+    Reader {
+        reader: Box<dyn Read + Send>,
+        len: Option<u64>,
+    },
+    /// `len` bytes of `file` from `offset`, sent by the event loop (with
+    /// `sendfile` where the OS has it).
+    File {
+        file: File,
+        offset: u64,
+        len: u64,
+    },
+    /// Fed from other threads.
+    Stream(BodyStream),
 }
 
 const TEXT: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
@@ -69,7 +96,7 @@ impl Response {
         Response {
             status,
             headers: HeaderMap::new(),
-            body: Bytes::new(),
+            body: Body::Full(Bytes::new()),
             invalid: false,
         }
     }
@@ -80,7 +107,7 @@ impl Response {
         Response {
             status: StatusCode::OK,
             headers,
-            body,
+            body: Body::Full(body),
             invalid: false,
         }
     }
@@ -217,14 +244,97 @@ impl Response {
         &mut self.headers
     }
 
-    /// The body.
+    /// The body when it is held in memory; empty for a body that is
+    /// produced as it is sent (a reader, a file or a stream).
     pub fn body(&self) -> &[u8] {
-        &self.body
+        match &self.body {
+            Body::Full(bytes) => bytes,
+            _ => &[],
+        }
     }
 
-    /// Replaces the body, keeping status and headers.
+    /// Replaces the body with bytes in memory, keeping status and headers.
     pub fn set_body(&mut self, body: impl Into<Bytes>) {
-        self.body = body.into();
+        self.body = Body::Full(body.into());
+    }
+
+    /// A 200 response whose `application/octet-stream` body is read from
+    /// `reader` as it is sent, a window at a time, on a worker. HTTP/1.1
+    /// clients get it chunked, HTTP/1.0 ones until the connection closes;
+    /// [`with_len`](Self::with_len) sends a `Content-Length` instead.
+    ///
+    /// A read error ends the connection without the end of the body, so the
+    /// client sees a truncated body, never a complete-looking one.
+    ///
+    /// ```
+    /// use pool_server::{route, Response};
+    ///
+    /// #[route("GET /zeros")]
+    /// fn zeros() -> Response {
+    ///     Response::stream(std::io::repeat(0).take_bytes(1 << 30))
+    /// }
+    /// # trait TakeBytes: std::io::Read + Sized { fn take_bytes(self, n: u64) -> std::io::Take<Self> { self.take(n) } }
+    /// # impl<R: std::io::Read> TakeBytes for R {}
+    /// ```
+    pub fn stream(reader: impl Read + Send + 'static) -> Response {
+        let mut response = Response::typed(OCTETS, Bytes::new());
+        response.body = Body::Reader {
+            reader: Box::new(reader),
+            len: None,
+        };
+        response
+    }
+
+    /// Declares that a [`stream`](Self::stream) body has exactly `len`
+    /// bytes: it is sent with `Content-Length`, and if the reader yields a
+    /// different count the connection is closed after `len` bytes or at the
+    /// reader's end. On other bodies, whose length is known, it does nothing.
+    pub fn with_len(mut self, len: u64) -> Response {
+        if let Body::Reader { len: known, .. } = &mut self.body {
+            *known = Some(len);
+        }
+        self
+    }
+
+    /// A 200 response with the whole of `file` as an
+    /// `application/octet-stream` body, sent from the event loop without
+    /// holding a worker (with `sendfile`, where the OS has it), and
+    /// `Last-Modified`. For content types, `ETag`, conditional requests and
+    /// ranges, see `files::ServeFile`.
+    ///
+    /// # Errors
+    /// When the file's metadata cannot be read.
+    pub fn file(file: File) -> io::Result<Response> {
+        let meta = file.metadata()?;
+        let mut response = Response::file_part(file, 0, meta.len());
+        if let Ok(modified) = meta.modified() {
+            if let Ok(value) = HeaderValue::try_from(httpdate::fmt_http_date(modified)) {
+                response.headers.insert(header::LAST_MODIFIED, value);
+            }
+        }
+        Ok(response)
+    }
+
+    /// A 200 `application/octet-stream` response with `len` bytes of `file`
+    /// from `offset` as its body.
+    pub(crate) fn file_part(file: File, offset: u64, len: u64) -> Response {
+        let mut response = Response::typed(OCTETS, Bytes::new());
+        response.body = Body::File { file, offset, len };
+        response
+    }
+
+    /// A 200 response whose body comes from other threads through the
+    /// [`stream::Sender`](crate::stream::Sender) of `stream`, with no
+    /// content type (set one with [`with_header`](Self::with_header)).
+    pub fn from_stream(stream: BodyStream) -> Response {
+        let mut response = Response::status_only(StatusCode::OK);
+        response.body = Body::Stream(stream);
+        response
+    }
+
+    /// Takes the body out, for the runtime to send.
+    pub(crate) fn take_body(&mut self) -> Body {
+        std::mem::replace(&mut self.body, Body::Full(Bytes::new()))
     }
 }
 
@@ -240,9 +350,20 @@ impl fmt::Debug for Response {
         f.debug_struct("Response")
             .field("status", &self.status)
             .field("headers", &self.headers)
-            .field("body_len", &self.body.len())
+            .field("body", &self.body)
             .field("invalid", &self.invalid)
             .finish()
+    }
+}
+
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Body::Full(bytes) => write!(f, "{} bytes", bytes.len()),
+            Body::Reader { len, .. } => write!(f, "reader of {len:?} bytes"),
+            Body::File { offset, len, .. } => write!(f, "file bytes {offset}+{len}"),
+            Body::Stream(_) => f.write_str("stream"),
+        }
     }
 }
 

@@ -21,17 +21,50 @@ pub(crate) enum Persist {
 /// The interim response a client that sent `Expect: 100-continue` waits for.
 pub(crate) const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
-/// Appends `res` to `out`. `head_only` answers a HEAD request: the headers a
-/// GET would get and no body. Its `Content-Length` is the body's length, or,
-/// when the handler left the body empty and set `Content-Length` itself (a
-/// HEAD route that knows the size without making the body), that value.
+/// How a response body is delimited on the wire (RFC 9112 §6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// `Content-Length: n`.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`, for HTTP/1.1 bodies of unknown length.
+    Chunked,
+    /// Neither: the body ends when the connection closes (HTTP/1.0 clients
+    /// and bodies of unknown length).
+    UntilClose,
+}
+
+/// Appends `res`, whose body is in memory, to `out`. `head_only` answers a
+/// HEAD request: the headers a GET would get and no body. Its
+/// `Content-Length` is the body's length, or, when the handler left the
+/// body empty and set `Content-Length` itself (a HEAD route that knows the
+/// size without making the body), that value.
 ///
 /// A 1xx status from a handler is refused with a 500 (see
 /// [`interim_refused`]).
 pub(crate) fn response(out: &mut Vec<u8>, res: &Response, head_only: bool, persist: Persist) {
+    let length = if head_only && res.body().is_empty() {
+        declared_length(res.headers()).unwrap_or(0)
+    } else {
+        res.body().len() as u64
+    };
+    if head(out, res, head_only, persist, Framing::Length(length)) {
+        out.extend_from_slice(res.body());
+    }
+}
+
+/// Appends the head of `res` with the given framing, and says whether its
+/// body follows (not for HEAD, 204 and 304).
+pub(crate) fn head(
+    out: &mut Vec<u8>,
+    res: &Response,
+    head_only: bool,
+    persist: Persist,
+    framing: Framing,
+) -> bool {
     let status = res.status();
     if status.is_informational() {
-        return interim_refused(out, status, head_only, persist);
+        interim_refused(out, status, head_only, persist);
+        return false;
     }
     status_line(out, status);
     let headers = res.headers();
@@ -45,18 +78,20 @@ pub(crate) fn response(out: &mut Vec<u8>, res: &Response, head_only: bool, persi
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
-    // RFC 9110 §8.6: no Content-Length in a 204, whose body (like 304's) is
-    // always empty.
-    let bodiless = status == StatusCode::NO_CONTENT;
+    // RFC 9110 §8.6 and §15.4.5: a 204 has no Content-Length and no body; a
+    // 304 has no body, and a length there would describe the full
+    // representation, which we do not know.
+    let bodiless = status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED;
     if !bodiless {
-        let length = if head_only && res.body().is_empty() {
-            declared_length(headers).unwrap_or(0)
-        } else {
-            res.body().len() as u64
-        };
-        out.extend_from_slice(b"content-length: ");
-        out.extend_from_slice(itoa::Buffer::new().format(length).as_bytes());
-        out.extend_from_slice(b"\r\n");
+        match framing {
+            Framing::Length(length) => {
+                out.extend_from_slice(b"content-length: ");
+                out.extend_from_slice(itoa::Buffer::new().format(length).as_bytes());
+                out.extend_from_slice(b"\r\n");
+            }
+            Framing::Chunked => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+            Framing::UntilClose => {}
+        }
     }
     if !headers.contains_key(DATE) {
         out.extend_from_slice(b"date: ");
@@ -69,10 +104,39 @@ pub(crate) fn response(out: &mut Vec<u8>, res: &Response, head_only: bool, persi
         Persist::Close => out.extend_from_slice(b"connection: close\r\n"),
     }
     out.extend_from_slice(b"\r\n");
-    if !head_only && !bodiless && status != StatusCode::NOT_MODIFIED {
-        out.extend_from_slice(res.body());
-    }
+    !head_only && !bodiless
 }
+
+/// Appends one chunk of a chunked body (RFC 9112 §7.1); empty data is
+/// skipped, since an empty chunk would end the body.
+pub(crate) fn chunk(out: &mut Vec<u8>, data: &[u8]) {
+    if data.is_empty() {
+        return;
+    }
+    chunk_size(out, data.len());
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Appends a chunk-size line.
+pub(crate) fn chunk_size(out: &mut Vec<u8>, size: usize) {
+    let mut digits = [0u8; 16];
+    let mut n = size;
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b"0123456789abcdef"[n & 0xf];
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// The last chunk and an empty trailer section: the end of a chunked body.
+pub(crate) const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
 
 /// Answers 500 in place of a handler's 1xx. An interim response (RFC 9110
 /// §15.2) ends no exchange: after `100` or `103` the client waits for a
