@@ -260,24 +260,21 @@ fn content_length_with_chunked_is_400_and_never_two_requests() {
 
 #[test]
 fn incomplete_head_is_answered_408_after_the_header_read_timeout() {
-    let server = serve(|b| {
-        b.header_read_timeout(Duration::from_millis(300))
-            .handler(echo_path)
-    });
+    let timeout = Duration::from_millis(300);
+    let server = serve(|b| b.header_read_timeout(timeout).handler(echo_path));
     let mut client = server.client();
+    // Before sending: the server's clock starts when the first byte of the
+    // head arrives, so after this, and the lower bound is sound.
     let started = Instant::now();
 
     client.send(b"GET / HTTP/1.1\r\nHost: x\r\nX-Half");
+    // Fails unless the 408 comes within IO_TIMEOUT: that is the upper bound.
     let response = client.response();
     let waited = started.elapsed();
 
     assert_eq!(response.status, 408, "{client:?}");
     assert!(response.connection_has("close"), "{response:?}");
-    assert!(
-        waited >= Duration::from_millis(200),
-        "408 after only {waited:?}"
-    );
-    assert!(waited < Duration::from_secs(2), "408 only after {waited:?}");
+    assert!(waited >= timeout, "408 after only {waited:?}");
     client.assert_closed();
 }
 
