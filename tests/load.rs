@@ -5,15 +5,14 @@
 mod support;
 
 use std::io::Write;
-use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use pool_server::{Request, Response};
 
-use support::{connect, serve, Client};
+use support::{connect, serve, Client, Gate, IO_TIMEOUT};
 
 /// `/sleep` takes 500 ms, `/big` is 4 MiB, anything else answers at once.
 fn slow_or_big(req: &Request) -> Response {
@@ -27,15 +26,24 @@ fn slow_or_big(req: &Request) -> Response {
     }
 }
 
-/// Sends `GET /` on `client` and returns how long the answer took.
+/// Sends `GET /` on `client` and checks the answer. It fails after
+/// [`IO_TIMEOUT`]: the tests below make every bug they look for hold the
+/// answer far longer than that, so they need no clock of their own.
 #[track_caller]
-fn timed_get(client: &mut Client) -> Duration {
-    let started = Instant::now();
+fn assert_get_ok(client: &mut Client) {
     let response = client.request(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-    let took = started.elapsed();
     assert_eq!(response.status, 200, "{client:?}");
     assert_eq!(response.text(), "ok");
-    took
+}
+
+/// Raises this process's soft limit on open files to at least `needed`,
+/// above the common default of 1,024.
+fn raise_descriptor_limit(needed: u64) {
+    let soft = rlimit::increase_nofile_limit(needed).expect("the descriptor limit can be read");
+    assert!(
+        soft >= needed,
+        "this test needs {needed} descriptors; the hard limit allows {soft}"
+    );
 }
 
 #[test]
@@ -67,79 +75,101 @@ fn requests_past_the_queue_capacity_get_503_with_retry_after() {
 
 #[test]
 fn a_thousand_idle_keep_alive_connections_do_not_delay_a_new_client() {
-    let server = serve(|b| b.workers(2).handler(slow_or_big));
-    let started = Instant::now();
+    // Both ends of each connection are in this process: about 2,000
+    // descriptors, plus what the tests running alongside hold.
+    raise_descriptor_limit(4096);
+    // Were idle connections to hold workers, both would stay held for the
+    // keep-alive timeout, far past IO_TIMEOUT.
+    let server = serve(|b| {
+        b.workers(2)
+            .keep_alive_timeout(Duration::from_secs(60))
+            .handler(slow_or_big)
+    });
     let mut idle = Vec::with_capacity(1000);
 
     for i in 0..1000 {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "only {i} connections served in 10 s"
-        );
         let mut client = server.client();
         let response = client.request(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
         assert_eq!(response.status, 200, "connection {i}: {client:?}");
         idle.push(client);
     }
-    let took = timed_get(&mut server.client());
+    assert_get_ok(&mut server.client());
 
-    assert!(took < Duration::from_secs(1), "answered after {took:?}");
     // The idle connections were kept, not dropped: the first one still works.
-    assert!(timed_get(&mut idle[0]) < Duration::from_secs(1));
+    assert_get_ok(&mut idle[0]);
 }
 
 #[test]
 fn a_slowloris_client_does_not_block_others() {
-    let server = serve(|b| b.workers(1).handler(slow_or_big));
+    // The slow head is not cut off by the server while the test runs.
+    let server = serve(|b| {
+        b.workers(1)
+            .header_read_timeout(Duration::from_secs(60))
+            .handler(slow_or_big)
+    });
     let stop = Arc::new(AtomicBool::new(false));
+    let (began_tx, began) = mpsc::channel();
     let mut slow = connect(server.addr());
     let trickle = {
         let stop = Arc::clone(&stop);
         thread::spawn(move || {
             slow.write_all(b"GET / HTTP/1.1\r\nHo").unwrap();
-            // A byte every 100 ms, never finishing the head; at most 3 s.
-            for _ in 0..30 {
-                if stop.load(Ordering::Relaxed) || slow.write_all(b"o").is_err() {
-                    break;
+            began_tx.send(()).unwrap();
+            // A byte every 100 ms, never finishing the head, until told to
+            // stop (30 s at most). True when told to stop, still sending.
+            for _ in 0..300 {
+                if stop.load(Ordering::Relaxed) {
+                    return true;
+                }
+                if slow.write_all(b"o").is_err() {
+                    return false;
                 }
                 thread::sleep(Duration::from_millis(100));
             }
-            slow
+            false
         })
     };
 
-    thread::sleep(Duration::from_millis(250));
+    began.recv_timeout(IO_TIMEOUT).unwrap();
     let mut client = server.client();
-    let took: Vec<Duration> = (0..3)
-        .map(|_| {
-            let took = timed_get(&mut client);
-            thread::sleep(Duration::from_millis(100));
-            took
-        })
-        .collect();
+    for _ in 0..3 {
+        assert_get_ok(&mut client);
+        // Spread over a few of the slow client's bytes.
+        thread::sleep(Duration::from_millis(100));
+    }
     stop.store(true, Ordering::Relaxed);
-    let _slow: TcpStream = trickle.join().unwrap();
 
     assert!(
-        took.iter().all(|t| *t < Duration::from_millis(500)),
-        "answers took {took:?} while a slowloris client was connected"
+        trickle.join().unwrap(),
+        "the slow client stopped sending before the others were answered"
     );
 }
 
 #[test]
 fn a_client_that_does_not_read_its_response_does_not_block_others() {
-    let server = serve(|b| b.workers(1).handler(slow_or_big));
+    // An open gate just counts: it tells when the big response is made.
+    let started = Gate::new();
+    started.open();
+    let server = serve(|b| {
+        let started = started.clone();
+        // A worker blocked on the unread response would stay blocked for the
+        // write timeout, far past IO_TIMEOUT.
+        b.workers(1)
+            .write_timeout(Duration::from_secs(60))
+            .handler(move |req| {
+                if req.path() == "/big" {
+                    started.enter();
+                }
+                slow_or_big(req)
+            })
+    });
     let mut slow_reader = server.client();
     slow_reader.send(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
-    // Let the worker start writing 4 MiB that nobody reads.
-    thread::sleep(Duration::from_millis(200));
+    started.wait_entered(1);
 
-    let took = timed_get(&mut server.client());
+    // Queued behind the 4 MiB on the only worker, whatever it is doing now.
+    assert_get_ok(&mut server.client());
 
-    assert!(
-        took < Duration::from_secs(1),
-        "answered after {took:?} while a 4 MiB response was unread"
-    );
     // The big response was kept, whole, for its reader.
     let big = slow_reader.response();
     assert_eq!(big.status, 200, "{big:?}");
@@ -152,8 +182,8 @@ fn past_max_connections_a_new_client_waits_until_one_closes() {
     let server = serve(|b| b.max_connections(2).handler(slow_or_big));
     let mut first = server.client();
     let mut second = server.client();
-    timed_get(&mut first);
-    timed_get(&mut second);
+    assert_get_ok(&mut first);
+    assert_get_ok(&mut second);
 
     // The kernel completes the handshake, but the server does not serve it yet.
     let mut third = server.client();
@@ -161,15 +191,9 @@ fn past_max_connections_a_new_client_waits_until_one_closes() {
     third.assert_open(Duration::from_millis(500));
 
     drop(first);
-    let started = Instant::now();
     let response = third.response();
-    let took = started.elapsed();
 
     assert_eq!(response.status, 200, "{third:?}");
-    assert!(
-        took < Duration::from_secs(2),
-        "served {took:?} after a slot freed"
-    );
 }
 
 /// Every way a connection can end frees its slot: with room for only two
@@ -194,10 +218,8 @@ fn connections_ending_in_every_way_free_their_slot() {
         b"GET / HTTP/1.1\r\nHo",
         b"",
     ];
-    let deadline = Instant::now() + Duration::from_secs(20);
-    for round in 0..4 {
+    for _round in 0..4 {
         for ending in endings {
-            assert!(Instant::now() < deadline, "round {round} took too long");
             let mut client = server.client();
             client.send(ending);
             if ending.is_empty() || !ending.ends_with(b"\r\n\r\n") {
@@ -209,7 +231,5 @@ fn connections_ending_in_every_way_free_their_slot() {
         }
     }
 
-    let mut client = server.client();
-    let took = timed_get(&mut client);
-    assert!(took < Duration::from_secs(1), "answered after {took:?}");
+    assert_get_ok(&mut server.client());
 }
