@@ -6,7 +6,7 @@
 mod support;
 
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use support::{serve_echo_path, Client};
 
@@ -52,15 +52,11 @@ fn pipelined_requests_are_answered_in_order() {
 fn pipelined_requests_sent_one_byte_at_a_time_are_answered_in_order() {
     let server = serve_echo_path();
     let mut client = server.client();
-    let started = Instant::now();
 
     for byte in PIPELINE.chunks(1) {
         client.send(byte);
+        // Not a synchronisation: a pause makes separate reads likely.
         thread::sleep(Duration::from_micros(300));
-        assert!(
-            started.elapsed() < Duration::from_secs(3),
-            "sending took too long"
-        );
     }
 
     assert_pipeline_answered(&mut client);
@@ -141,7 +137,6 @@ fn a_pipeline_cut_anywhere_frames_the_same_requests() {
         seed ^= seed << 17;
         (seed % bound as u64) as usize
     };
-    let started = Instant::now();
     for round in 0..40 {
         let mut cuts: Vec<usize> = (0..1 + next(6))
             .map(|_| 1 + next(MIXED.len() - 1))
@@ -153,6 +148,7 @@ fn a_pipeline_cut_anywhere_frames_the_same_requests() {
         for &cut in cuts.iter().chain([MIXED.len()].iter()) {
             client.send(&MIXED[from..cut]);
             from = cut;
+            // Not a synchronisation: a pause makes each cut a read of its own.
             thread::sleep(Duration::from_millis(2));
         }
         for want in MIXED_ANSWERS {
@@ -175,6 +171,5 @@ fn a_pipeline_cut_anywhere_frames_the_same_requests() {
             );
         }
         client.assert_closed();
-        assert!(started.elapsed() < Duration::from_secs(10), "too slow");
     }
 }
