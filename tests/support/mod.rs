@@ -158,7 +158,8 @@ impl Gate {
     /// Waits until `n` calls have entered.
     ///
     /// # Panics
-    /// When fewer than `n` have entered after [`IO_TIMEOUT`].
+    /// When fewer than `n` have entered after [`IO_TIMEOUT`]; the gate is
+    /// opened first, so a failed test does not hold the others.
     #[track_caller]
     pub(crate) fn wait_entered(&self, n: usize) {
         let state = self.inner.state.lock().unwrap();
@@ -167,11 +168,12 @@ impl Gate {
             .changed
             .wait_timeout_while(state, IO_TIMEOUT, |(entered, _)| *entered < n)
             .unwrap();
-        assert!(
-            state.0 >= n,
-            "only {} of {n} calls entered the gate within {IO_TIMEOUT:?}",
-            state.0
-        );
+        let entered = state.0;
+        drop(state);
+        if entered < n {
+            self.open();
+            panic!("only {entered} of {n} calls entered the gate within {IO_TIMEOUT:?}");
+        }
     }
 
     /// How many calls have entered so far.
