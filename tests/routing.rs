@@ -2,7 +2,7 @@
 //! `routes!`, matching precedence, path parameters (percent-encoded and
 //! bad), wildcards, 404/405 with `Allow`, `HEAD`, `OPTIONS`, the fallback
 //! handler, shared state, query strings, JSON, the `build()` errors,
-//! a custom extractor, `&HeaderMap`, `&Method`, and literal
+//! custom extractors and their order, `&HeaderMap`, `&Method`, and literal
 //! braces.
 
 #[allow(dead_code)]
@@ -483,4 +483,80 @@ fn doubled_braces_in_a_route_match_literal_braces() {
     // Text segments match the path as sent, not percent-decoded.
     assert_answer(&get(&server, "/literal/%7Bbraces%7D"), 404, "");
     assert_answer(&get(&server, "/literal/braces"), 404, "");
+}
+
+/// Rejects with 401 unless `X-First: ok`.
+struct First;
+
+impl FromRequest<'_> for First {
+    type Rejection = (StatusCode, &'static str);
+
+    fn from_request(cx: &RequestContext<'_>) -> Result<Self, Self::Rejection> {
+        match cx.request().header("x-first") {
+            Some("ok") => Ok(First),
+            _ => Err((StatusCode::UNAUTHORIZED, "first refused")),
+        }
+    }
+}
+
+/// Rejects with 403 unless `X-Second: ok`.
+struct Second;
+
+impl FromRequest<'_> for Second {
+    type Rejection = (StatusCode, &'static str);
+
+    fn from_request(cx: &RequestContext<'_>) -> Result<Self, Self::Rejection> {
+        match cx.request().header("x-second") {
+            Some("ok") => Ok(Second),
+            _ => Err((StatusCode::FORBIDDEN, "second refused")),
+        }
+    }
+}
+
+/// Calls of the two functions below; only this test uses them.
+static ORDERED_CALLS: AtomicU64 = AtomicU64::new(0);
+
+#[route("GET /first-then-second")]
+fn first_then_second(_first: First, _second: Second) -> &'static str {
+    ORDERED_CALLS.fetch_add(1, Ordering::SeqCst);
+    "both passed"
+}
+
+#[route("GET /second-then-first")]
+fn second_then_first(_second: Second, _first: First) -> &'static str {
+    ORDERED_CALLS.fetch_add(1, Ordering::SeqCst);
+    "both passed"
+}
+
+#[test]
+fn extractors_run_in_argument_order_and_the_first_rejection_wins() {
+    let server = serve(|b| b.routes(routes![first_then_second, second_then_first]));
+    let cases = [
+        // headers, answer of /first-then-second, answer of /second-then-first
+        ("", (401, "first refused"), (403, "second refused")),
+        (
+            "X-First: ok\r\n",
+            (403, "second refused"),
+            (403, "second refused"),
+        ),
+        (
+            "X-Second: ok\r\n",
+            (401, "first refused"),
+            (401, "first refused"),
+        ),
+    ];
+    for (headers, first_then_second, second_then_first) in cases {
+        let response = send(&server, "GET", "/first-then-second", headers, b"");
+        assert_answer(&response, first_then_second.0, first_then_second.1);
+        let response = send(&server, "GET", "/second-then-first", headers, b"");
+        assert_answer(&response, second_then_first.0, second_then_first.1);
+    }
+    // A rejected request never reached the function.
+    assert_eq!(ORDERED_CALLS.load(Ordering::SeqCst), 0);
+
+    let both = "X-First: ok\r\nX-Second: ok\r\n";
+    for target in ["/first-then-second", "/second-then-first"] {
+        assert_answer(&send(&server, "GET", target, both, b""), 200, "both passed");
+    }
+    assert_eq!(ORDERED_CALLS.load(Ordering::SeqCst), 2);
 }
