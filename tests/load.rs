@@ -196,6 +196,17 @@ fn past_max_connections_a_new_client_waits_until_one_closes() {
     assert_eq!(response.status, 200, "{third:?}");
 }
 
+/// How a client ends its connection in the test below.
+#[derive(Clone, Copy)]
+enum End {
+    /// Reads the server's answer until the server closes.
+    Reads,
+    /// Closes its side at once, mid-request or before one.
+    Leaves,
+    /// Sends nothing more and waits until the server gives up on it.
+    TimesOut,
+}
+
 /// Every way a connection can end frees its slot: with room for only two
 /// connections, a leaked slot would soon stop the server from accepting.
 #[test]
@@ -209,27 +220,62 @@ fn connections_ending_in_every_way_free_their_slot() {
                 Response::text("ok")
             })
     });
-    let endings: [&[u8]; 7] = [
-        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-        b"GET / HTTP/1.0\r\n\r\n",
-        b"BAD\r\n\r\n",
-        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99\r\n\r\n",
-        b"GET /panic HTTP/1.1\r\nHost: x\r\n\r\n",
-        b"GET / HTTP/1.1\r\nHo",
-        b"",
+    let endings: [(&[u8], End); 9] = [
+        (
+            b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            End::Reads,
+        ),
+        (b"GET / HTTP/1.0\r\n\r\n", End::Reads),
+        (b"BAD\r\n\r\n", End::Reads),
+        (
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99\r\n\r\n",
+            End::Reads,
+        ),
+        (b"GET /panic HTTP/1.1\r\nHost: x\r\n\r\n", End::Reads),
+        (b"GET / HTTP/1.1\r\nHo", End::Leaves),
+        (b"", End::Leaves),
+        // A head begun and never finished gets 408; nothing at all, a silent close.
+        (b"GET / HTTP/1.1\r\nHo", End::TimesOut),
+        (b"", End::TimesOut),
     ];
     for _round in 0..4 {
-        for ending in endings {
+        for (bytes, end) in endings {
             let mut client = server.client();
-            client.send(ending);
-            if ending.is_empty() || !ending.ends_with(b"\r\n\r\n") {
-                // Abandoned mid-request or before it: the client just leaves.
-                drop(client);
-            } else {
-                client.read_until_eof();
+            client.send(bytes);
+            match end {
+                End::Leaves => drop(client),
+                End::Reads => {
+                    client.read_until_eof();
+                }
+                End::TimesOut => {
+                    let answer = client.read_until_eof();
+                    let expected: &[u8] = match bytes {
+                        b"" => b"",
+                        _ => b"HTTP/1.1 408 ",
+                    };
+                    assert!(answer.starts_with(expected), "{client:?}");
+                    assert_eq!(answer.is_empty(), bytes.is_empty(), "{client:?}");
+                }
             }
         }
     }
 
     assert_get_ok(&mut server.client());
+}
+
+/// The slot of a connection the server closes for its silence goes to the
+/// next client, which is served without the first doing anything.
+#[test]
+fn a_connection_closed_by_its_timeout_lets_a_waiting_client_in() {
+    let server = serve(|b| {
+        b.max_connections(1)
+            .header_read_timeout(Duration::from_millis(300))
+            .handler(slow_or_big)
+    });
+    let mut silent = server.client();
+    // Accepted only once the silent connection's slot is free.
+    let mut waiting = server.client();
+
+    assert_get_ok(&mut waiting);
+    silent.assert_closed();
 }
