@@ -4,7 +4,7 @@
 #[allow(dead_code)]
 mod support;
 
-use std::io::Write;
+use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread;
@@ -278,4 +278,36 @@ fn a_connection_closed_by_its_timeout_lets_a_waiting_client_in() {
 
     assert_get_ok(&mut waiting);
     silent.assert_closed();
+}
+
+/// A client that never reads its response is disconnected after
+/// `write_timeout`: its slot goes to the next client, and it finds its
+/// response cut short.
+#[test]
+fn a_client_that_never_reads_is_disconnected_after_the_write_timeout() {
+    // Far more than the kernel buffers on both ends hold for a client that
+    // does not read (about 4 MiB on a default Linux), so the write stalls.
+    const SIZE: usize = 32 * 1024 * 1024;
+    let server = serve(|b| {
+        b.max_connections(1)
+            .write_timeout(Duration::from_millis(300))
+            .handler(|req: &Request| match req.path() {
+                "/huge" => Response::bytes(vec![b'x'; SIZE]),
+                _ => Response::text("ok"),
+            })
+    });
+    let mut stalled = server.client();
+    stalled.send(b"GET /huge HTTP/1.1\r\nHost: x\r\n\r\n");
+    // Accepted only once the stalled connection is closed.
+    let mut next = server.client();
+
+    assert_get_ok(&mut next);
+    // What the kernels had buffered arrives, then EOF.
+    let err = stalled
+        .try_response(false)
+        .expect_err("the response is cut short");
+    assert!(
+        err.kind() == io::ErrorKind::UnexpectedEof || support::is_reset(&err),
+        "{err}"
+    );
 }
