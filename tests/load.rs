@@ -14,13 +14,9 @@ use pool_server::{Request, Response};
 
 use support::{connect, serve, Client, Gate, IO_TIMEOUT};
 
-/// `/sleep` takes 500 ms, `/big` is 4 MiB, anything else answers at once.
-fn slow_or_big(req: &Request) -> Response {
+/// `/big` is 4 MiB, anything else answers at once.
+fn big_or_small(req: &Request) -> Response {
     match req.path() {
-        "/sleep" => {
-            thread::sleep(Duration::from_millis(500));
-            Response::text("slept")
-        }
         "/big" => Response::bytes(vec![b'x'; 4 * 1024 * 1024]),
         _ => Response::text("ok"),
     }
@@ -46,31 +42,71 @@ fn raise_descriptor_limit(needed: u64) {
     );
 }
 
+/// README, Architecture: when the queue is full the loop answers 503 itself
+/// and closes the connection.
 #[test]
-fn requests_past_the_queue_capacity_get_503_with_retry_after() {
-    let server = serve(|b| b.workers(1).queue_capacity(1).handler(slow_or_big));
-    let mut clients: Vec<Client> = (0..5).map(|_| server.client()).collect();
+fn requests_past_the_queue_capacity_get_503_with_retry_after_then_eof() {
+    let gate = Gate::new();
+    let server = serve(|b| {
+        let held = gate.clone();
+        b.workers(1).queue_capacity(1).handler(move |req| {
+            held.enter();
+            Response::text(format!("served {}", req.path()))
+        })
+    });
+    let mut busy = server.client();
+    busy.send(b"GET /busy HTTP/1.1\r\nHost: x\r\n\r\n");
+    gate.wait_entered(1);
 
-    for client in &mut clients {
-        client.send(b"GET /sleep HTTP/1.1\r\nHost: x\r\n\r\n");
+    // The only worker is held: whichever of these is read first fills the
+    // queue, the other three find it full. Each pipelines a second request,
+    // which a shed connection must never answer.
+    let (answers, answered) = mpsc::channel();
+    for i in 0..4 {
+        let mut client = server.client();
+        client.send(
+            format!(
+                "GET /{i} HTTP/1.1\r\nHost: x\r\n\r\nGET /{i}/again HTTP/1.1\r\nHost: x\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        let answers = answers.clone();
+        thread::spawn(move || {
+            let response = client.try_response(false);
+            let _ = answers.send((client, response));
+        });
     }
-    let responses: Vec<_> = clients.iter_mut().map(Client::response).collect();
+    let next_answer = || {
+        let (client, response) = answered
+            .recv_timeout(IO_TIMEOUT)
+            .expect("an answer within IO_TIMEOUT");
+        let response = response.unwrap_or_else(|err| panic!("{err}\n{client:?}"));
+        (client, response)
+    };
 
-    let shed: Vec<_> = responses.iter().filter(|r| r.status == 503).collect();
-    let served: Vec<_> = responses.iter().filter(|r| r.status == 200).collect();
-    assert!(!shed.is_empty(), "no 503 among {responses:#?}");
-    assert!(!served.is_empty(), "no 200 among {responses:#?}");
-    assert_eq!(shed.len() + served.len(), 5, "{responses:#?}");
-    for response in shed {
-        let retry_after = response.header("retry-after");
+    for _ in 0..3 {
+        let (mut client, response) = next_answer();
+        assert_eq!(response.status, 503, "{client:?}");
         assert!(
-            retry_after.is_some_and(|s| s.parse::<u64>().is_ok()),
+            response
+                .header("retry-after")
+                .is_some_and(|s| s.parse::<u64>().is_ok()),
             "503 without a numeric retry-after: {response:?}"
         );
+        assert!(response.connection_has("close"), "{response:?}");
+        client.assert_closed();
     }
-    for response in served {
-        assert_eq!(response.text(), "slept");
-    }
+    gate.open();
+
+    assert_eq!(busy.response().text(), "served /busy");
+    let (mut queued, response) = next_answer();
+    assert_eq!(response.status, 200, "{queued:?}");
+    let path = response.text().replace("served ", "");
+    assert_eq!(
+        queued.response().text(),
+        format!("served {path}/again"),
+        "{queued:?}"
+    );
 }
 
 #[test]
@@ -83,7 +119,7 @@ fn a_thousand_idle_keep_alive_connections_do_not_delay_a_new_client() {
     let server = serve(|b| {
         b.workers(2)
             .keep_alive_timeout(Duration::from_secs(60))
-            .handler(slow_or_big)
+            .handler(big_or_small)
     });
     let mut idle = Vec::with_capacity(1000);
 
@@ -105,7 +141,7 @@ fn a_slowloris_client_does_not_block_others() {
     let server = serve(|b| {
         b.workers(1)
             .header_read_timeout(Duration::from_secs(60))
-            .handler(slow_or_big)
+            .handler(big_or_small)
     });
     let stop = Arc::new(AtomicBool::new(false));
     let (began_tx, began) = mpsc::channel();
@@ -160,7 +196,7 @@ fn a_client_that_does_not_read_its_response_does_not_block_others() {
                 if req.path() == "/big" {
                     started.enter();
                 }
-                slow_or_big(req)
+                big_or_small(req)
             })
     });
     let mut slow_reader = server.client();
@@ -179,7 +215,7 @@ fn a_client_that_does_not_read_its_response_does_not_block_others() {
 
 #[test]
 fn past_max_connections_a_new_client_waits_until_one_closes() {
-    let server = serve(|b| b.max_connections(2).handler(slow_or_big));
+    let server = serve(|b| b.max_connections(2).handler(big_or_small));
     let mut first = server.client();
     let mut second = server.client();
     assert_get_ok(&mut first);
@@ -270,7 +306,7 @@ fn a_connection_closed_by_its_timeout_lets_a_waiting_client_in() {
     let server = serve(|b| {
         b.max_connections(1)
             .header_read_timeout(Duration::from_millis(300))
-            .handler(slow_or_big)
+            .handler(big_or_small)
     });
     let mut silent = server.client();
     // Accepted only once the silent connection's slot is free.
