@@ -298,3 +298,27 @@ fn panicking_handler_gets_500_and_the_worker_survives() {
     assert_eq!(response.status, 200, "{client:?}");
     assert_eq!(response.text(), "still here");
 }
+
+/// README: after refusing a request the server keeps reading (and
+/// discarding) for a while before it closes, so a client still sending its
+/// body reads the refusal instead of losing it to a reset.
+#[test]
+fn a_client_still_sending_a_refused_body_reads_the_whole_413() {
+    // Well under the server's drain limit, far over max_body_size.
+    const BODY: usize = 192 * 1024;
+    let server = serve(|b| b.max_body_size(1024).handler(echo_path));
+    let mut client = server.client();
+
+    client.send(
+        format!("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: {BODY}\r\n\r\n").as_bytes(),
+    );
+    // As a client that does not wait for an answer does: the whole body.
+    for _ in 0..BODY / 4096 {
+        client.send(&[b'b'; 4096]);
+    }
+    let response = client.response();
+
+    assert_eq!(response.status, 413, "{client:?}");
+    assert!(response.connection_has("close"), "{response:?}");
+    client.assert_closed();
+}
