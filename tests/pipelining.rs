@@ -5,6 +5,8 @@
 #[allow(dead_code)]
 mod support;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
@@ -172,4 +174,35 @@ fn a_pipeline_cut_anywhere_frames_the_same_requests() {
         }
         client.assert_closed();
     }
+}
+
+/// The server frames at most 32 pipelined requests ahead of their answers
+/// (`MAX_PIPELINE` in conn.rs); the rest wait in its buffer. Sent in one write, all 40
+/// arrive before the first answer, so the last 8 must be framed from that
+/// buffer after the first 32 are answered, with no new bytes to wake it.
+#[test]
+fn forty_pipelined_requests_in_one_write_are_all_answered_in_order() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let server = support::serve(|b| {
+        let calls = Arc::clone(&calls);
+        b.handler(move |req: &pool_server::Request| {
+            let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
+            pool_server::Response::text(format!("call {n} for {}", req.path()))
+        })
+    });
+    let mut pipeline = String::new();
+    for i in 1..=40 {
+        let close = if i == 40 { "Connection: close\r\n" } else { "" };
+        pipeline.push_str(&format!("GET /{i} HTTP/1.1\r\nHost: x\r\n{close}\r\n"));
+    }
+    let mut client = server.client();
+
+    client.send(pipeline.as_bytes());
+
+    for i in 1..=40 {
+        let response = client.response();
+        assert_eq!(response.status, 200, "{client:?}");
+        assert_eq!(response.text(), format!("call {i} for /{i}"), "{client:?}");
+    }
+    client.assert_closed();
 }
