@@ -27,7 +27,8 @@ fn zero_workers_is_a_config_error() {
 #[test]
 fn out_of_range_settings_are_config_errors() {
     type Configure = fn(Builder) -> Builder;
-    let cases: [(&str, Configure); 8] = [
+    let cases: [(&str, Configure); 9] = [
+        ("max_head_size(31)", |b| b.max_head_size(31)),
         ("queue_capacity(0)", |b| b.queue_capacity(0)),
         ("max_headers(0)", |b| b.max_headers(0)),
         ("max_headers(1025)", |b| b.max_headers(1025)),
@@ -50,6 +51,18 @@ fn out_of_range_settings_are_config_errors() {
             Ok(server) => panic!("{setting} was accepted: {server:?}"),
         }
     }
+}
+
+#[test]
+fn the_smallest_max_head_size_builds_and_serves_a_short_request() {
+    let server = serve(|b| b.max_head_size(32).handler(|_| Response::text("ok")));
+    let mut client = server.client();
+
+    // 27 bytes of head: within the 32.
+    let response = client.request(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+
+    assert_eq!(response.status, 200, "{client:?}");
+    assert_eq!(response.text(), "ok");
 }
 
 #[test]

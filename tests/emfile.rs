@@ -10,7 +10,7 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::net::TcpStream;
 use std::os::fd::AsRawFd;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rlimit::Resource;
 
@@ -57,7 +57,7 @@ fn out_of_descriptors_the_server_backs_off_then_recovers() {
     client.assert_open(Duration::from_secs(1));
     let used = clock.ticks() - before;
     Resource::NOFILE.set(soft, hard).unwrap();
-    let started = Instant::now();
+    // Fails after IO_TIMEOUT: a loop that gave up accepting never answers.
     let response = client.response();
 
     // A loop spinning on EMFILE burns a whole core: about 100 ticks a second.
@@ -67,9 +67,4 @@ fn out_of_descriptors_the_server_backs_off_then_recovers() {
     );
     assert_eq!(response.status, 200, "{client:?}");
     assert_eq!(response.text(), "/after");
-    assert!(
-        started.elapsed() < Duration::from_secs(1),
-        "accepted only after {:?}",
-        started.elapsed()
-    );
 }

@@ -1,6 +1,9 @@
 //! The public `ThreadPool`: every job runs, a full queue hands the job back,
 //! a panicking job costs no worker, and dropping the pool drains its queue.
 
+#[allow(dead_code)]
+mod support;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -8,6 +11,8 @@ use std::thread;
 use std::time::Duration;
 
 use pool_server::{ExecuteError, ThreadPool};
+
+use support::Gate;
 
 /// How long a test waits for a job before it fails.
 const WAIT: Duration = Duration::from_secs(5);
@@ -85,21 +90,26 @@ fn into_job_returns_a_job_that_still_runs() {
     assert_eq!(done.recv_timeout(WAIT), Ok(42));
 }
 
+/// `size()` is fixed, so it cannot show a lost worker; running `size()`
+/// jobs at once after the panics can.
 #[test]
-fn a_panicking_job_does_not_shrink_the_pool() {
-    let pool = ThreadPool::new(1).expect("pool starts");
-    let (done_tx, done) = mpsc::channel();
+fn after_panicking_jobs_every_worker_still_runs_a_job() {
+    let pool = ThreadPool::new(3).expect("pool starts");
+    let gate = Gate::new();
 
-    pool.execute(|| panic!("this job panics on purpose"))
-        .unwrap();
-    pool.execute(move || done_tx.send(()).unwrap()).unwrap();
+    for _ in 0..2 * pool.size() {
+        pool.execute(|| panic!("this job panics on purpose"))
+            .unwrap();
+    }
+    // Queued after the panics: all of them entering the gate together means
+    // every panic is over and every worker is alive.
+    for _ in 0..pool.size() {
+        let gate = gate.clone();
+        pool.execute(move || gate.enter()).unwrap();
+    }
 
-    assert_eq!(
-        done.recv_timeout(WAIT),
-        Ok(()),
-        "the job after the panic ran"
-    );
-    assert_eq!(pool.size(), 1);
+    gate.wait_entered(pool.size());
+    gate.open();
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! Routing over real sockets (issue 3): `#[route]` functions listed with
 //! `routes!`, matching precedence, path parameters (percent-encoded and
 //! bad), wildcards, 404/405 with `Allow`, `HEAD`, `OPTIONS`, the fallback
-//! handler, shared state, query strings, JSON, and the `build()` errors.
+//! handler, shared state, query strings, JSON, the `build()` errors,
+//! custom extractors and their order, `&HeaderMap`, `&Method`, and literal
+//! braces.
 
 #[allow(dead_code)]
 mod support;
@@ -10,7 +12,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use pool_server::{
-    route, routes, Json, Query, Request, Response, Routes, Server, State, StatusCode,
+    route, routes, FromRequest, HeaderMap, Json, Method, Query, Rejection, Request, RequestContext,
+    Response, Routes, Server, State, StatusCode,
 };
 
 use support::{serve, RawResponse, Serve};
@@ -389,4 +392,171 @@ fn query_strings_and_json_bodies() {
         response.text().starts_with("invalid JSON body: "),
         "{response:?}"
     );
+}
+
+/// A user-defined extractor with its own rejection, as in
+/// `pool-server-macros/tests/ui/pass/extractors.rs`.
+struct Admin;
+
+impl FromRequest<'_> for Admin {
+    type Rejection = Rejection;
+
+    fn from_request(cx: &RequestContext<'_>) -> Result<Self, Rejection> {
+        match cx.request().header("x-admin") {
+            Some("yes") => Ok(Admin),
+            _ => Err(Rejection::new(StatusCode::FORBIDDEN, "admins only")),
+        }
+    }
+}
+
+#[route("DELETE /items/{id}")]
+fn delete_item(_admin: Admin, id: u64) -> String {
+    format!("deleted {id}")
+}
+
+#[route("GET /agent")]
+fn agent(headers: &HeaderMap) -> String {
+    let tags: Vec<_> = headers
+        .get_all("x-tag")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    format!(
+        "{:?} tags {tags:?}",
+        headers.get("user-agent").map(|v| v.to_str().unwrap())
+    )
+}
+
+#[route("GET /method")]
+fn method(method: &Method) -> String {
+    method.to_string()
+}
+
+#[route("GET /literal/{{braces}}")]
+fn braces() -> &'static str {
+    "{braces}"
+}
+
+#[test]
+fn a_custom_extractor_rejects_with_its_own_response() {
+    let server = serve(|b| b.routes(routes![delete_item]));
+    let refused = send(&server, "DELETE", "/items/7", "", b"");
+    assert_answer(&refused, 403, "admins only");
+    assert_eq!(
+        refused.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
+    assert_answer(
+        &send(&server, "DELETE", "/items/7", "X-Admin: no\r\n", b""),
+        403,
+        "admins only",
+    );
+    assert_answer(
+        &send(&server, "DELETE", "/items/7", "X-Admin: yes\r\n", b""),
+        200,
+        "deleted 7",
+    );
+}
+
+#[test]
+fn header_map_and_method_extractors_see_the_request() {
+    let server = serve(|b| b.routes(routes![agent, method]));
+    assert_answer(
+        &send(
+            &server,
+            "GET",
+            "/agent",
+            "user-AGENT: probe/1.0\r\nX-Tag: a\r\nx-tag: b\r\n",
+            b"",
+        ),
+        200,
+        r#"Some("probe/1.0") tags ["a", "b"]"#,
+    );
+    assert_answer(&get(&server, "/agent"), 200, "None tags []");
+    assert_answer(&get(&server, "/method"), 200, "GET");
+}
+
+#[test]
+fn doubled_braces_in_a_route_match_literal_braces() {
+    let server = serve(|b| b.routes(routes![braces]));
+    assert_answer(&get(&server, "/literal/{braces}"), 200, "{braces}");
+    // Text segments match the path as sent, not percent-decoded.
+    assert_answer(&get(&server, "/literal/%7Bbraces%7D"), 404, "");
+    assert_answer(&get(&server, "/literal/braces"), 404, "");
+}
+
+/// Rejects with 401 unless `X-First: ok`.
+struct First;
+
+impl FromRequest<'_> for First {
+    type Rejection = (StatusCode, &'static str);
+
+    fn from_request(cx: &RequestContext<'_>) -> Result<Self, Self::Rejection> {
+        match cx.request().header("x-first") {
+            Some("ok") => Ok(First),
+            _ => Err((StatusCode::UNAUTHORIZED, "first refused")),
+        }
+    }
+}
+
+/// Rejects with 403 unless `X-Second: ok`.
+struct Second;
+
+impl FromRequest<'_> for Second {
+    type Rejection = (StatusCode, &'static str);
+
+    fn from_request(cx: &RequestContext<'_>) -> Result<Self, Self::Rejection> {
+        match cx.request().header("x-second") {
+            Some("ok") => Ok(Second),
+            _ => Err((StatusCode::FORBIDDEN, "second refused")),
+        }
+    }
+}
+
+/// Calls of the two functions below; only this test uses them.
+static ORDERED_CALLS: AtomicU64 = AtomicU64::new(0);
+
+#[route("GET /first-then-second")]
+fn first_then_second(_first: First, _second: Second) -> &'static str {
+    ORDERED_CALLS.fetch_add(1, Ordering::SeqCst);
+    "both passed"
+}
+
+#[route("GET /second-then-first")]
+fn second_then_first(_second: Second, _first: First) -> &'static str {
+    ORDERED_CALLS.fetch_add(1, Ordering::SeqCst);
+    "both passed"
+}
+
+#[test]
+fn extractors_run_in_argument_order_and_the_first_rejection_wins() {
+    let server = serve(|b| b.routes(routes![first_then_second, second_then_first]));
+    let cases = [
+        // headers, answer of /first-then-second, answer of /second-then-first
+        ("", (401, "first refused"), (403, "second refused")),
+        (
+            "X-First: ok\r\n",
+            (403, "second refused"),
+            (403, "second refused"),
+        ),
+        (
+            "X-Second: ok\r\n",
+            (401, "first refused"),
+            (401, "first refused"),
+        ),
+    ];
+    for (headers, first_then_second, second_then_first) in cases {
+        let response = send(&server, "GET", "/first-then-second", headers, b"");
+        assert_answer(&response, first_then_second.0, first_then_second.1);
+        let response = send(&server, "GET", "/second-then-first", headers, b"");
+        assert_answer(&response, second_then_first.0, second_then_first.1);
+    }
+    // A rejected request never reached the function.
+    assert_eq!(ORDERED_CALLS.load(Ordering::SeqCst), 0);
+
+    let both = "X-First: ok\r\nX-Second: ok\r\n";
+    for target in ["/first-then-second", "/second-then-first"] {
+        assert_answer(&send(&server, "GET", target, both, b""), 200, "both passed");
+    }
+    assert_eq!(ORDERED_CALLS.load(Ordering::SeqCst), 2);
 }

@@ -9,7 +9,7 @@
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -116,6 +116,76 @@ pub(crate) fn within<T: Send + 'static>(
         let _ = tx.send(f());
     });
     rx.recv_timeout(limit).ok()
+}
+
+/// How long a handler may wait at a closed [`Gate`] before it goes on anyway,
+/// so a failed test never leaves a worker blocked for good.
+pub(crate) const GATE_LIMIT: Duration = Duration::from_secs(30);
+
+/// Holds handlers (or pool jobs) inside their call until the test lets them
+/// go, and tells the test when they have started: a test waits on this
+/// instead of sleeping until the server has read a request.
+#[derive(Clone, Default)]
+pub(crate) struct Gate {
+    inner: Arc<GateInner>,
+}
+
+#[derive(Default)]
+struct GateInner {
+    /// How many calls have entered, and whether the gate is open.
+    state: Mutex<(usize, bool)>,
+    changed: Condvar,
+}
+
+impl Gate {
+    pub(crate) fn new() -> Gate {
+        Gate::default()
+    }
+
+    /// Called from a handler: counts it as started, then blocks until
+    /// [`open`](Self::open) (at most [`GATE_LIMIT`]).
+    pub(crate) fn enter(&self) {
+        let mut state = self.inner.state.lock().unwrap();
+        state.0 += 1;
+        self.inner.changed.notify_all();
+        let _ = self
+            .inner
+            .changed
+            .wait_timeout_while(state, GATE_LIMIT, |(_, open)| !*open)
+            .unwrap();
+    }
+
+    /// Waits until `n` calls have entered.
+    ///
+    /// # Panics
+    /// When fewer than `n` have entered after [`IO_TIMEOUT`]; the gate is
+    /// opened first, so a failed test does not hold the others.
+    #[track_caller]
+    pub(crate) fn wait_entered(&self, n: usize) {
+        let state = self.inner.state.lock().unwrap();
+        let (state, _) = self
+            .inner
+            .changed
+            .wait_timeout_while(state, IO_TIMEOUT, |(entered, _)| *entered < n)
+            .unwrap();
+        let entered = state.0;
+        drop(state);
+        if entered < n {
+            self.open();
+            panic!("only {entered} of {n} calls entered the gate within {IO_TIMEOUT:?}");
+        }
+    }
+
+    /// How many calls have entered so far.
+    pub(crate) fn entered(&self) -> usize {
+        self.inner.state.lock().unwrap().0
+    }
+
+    /// Lets every call through, those waiting and those to come.
+    pub(crate) fn open(&self) {
+        self.inner.state.lock().unwrap().1 = true;
+        self.inner.changed.notify_all();
+    }
 }
 
 /// A ureq agent with [`IO_TIMEOUT`] on every request.

@@ -1,5 +1,7 @@
 //! Every built-in extractor, a user-defined one, and extractors mixed with
-//! path parameters.
+//! path parameters. This only checks that they compile; what they answer
+//! over a socket (the `Admin` rejection, `&HeaderMap`, `&Method`) is tested
+//! in `tests/routing.rs`.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,5 +1,7 @@
 //! Path parameters: any `FromStr` type, matched by name in any order,
-//! raw identifiers, and a wildcard.
+//! raw identifiers, a wildcard, and literal `{{braces}}`. This only checks
+//! that they compile; what they match over a socket is tested in
+//! `tests/routing.rs`.
 
 use std::net::IpAddr;
 
