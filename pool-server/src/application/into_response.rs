@@ -108,6 +108,13 @@ impl IntoResponse for Bytes {
     }
 }
 
+/// A body fed from other threads, as [`Response::from_stream`] makes it.
+impl IntoResponse for crate::stream::BodyStream {
+    fn into_response(self) -> Response {
+        Response::from_stream(self)
+    }
+}
+
 impl IntoResponse for StatusCode {
     fn into_response(self) -> Response {
         Response::status_only(self)

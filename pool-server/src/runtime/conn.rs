@@ -14,15 +14,17 @@ use std::time::{Duration, Instant};
 use http::{Method, StatusCode, Version};
 use mio::net::TcpStream;
 
+use super::outgoing::{Outgoing, Step};
 use super::pool::panic_message;
 use super::spool::Spool;
 use crate::application::Handler;
 use crate::config::Limits;
 use crate::protocol::body::{BodyDecoder, BodyKind};
-use crate::protocol::encode::{self, Persist};
+use crate::protocol::encode::{self, Framing, Persist};
 use crate::protocol::error::RequestError;
 use crate::protocol::parse::{find_head_end, head_too_large, parse_head};
 use crate::request::BodyMemory;
+use crate::response::Body;
 use crate::{Request, Response};
 
 /// Requests framed ahead of their answers on one connection; more stay
@@ -37,6 +39,10 @@ const LINGER_BYTES: usize = 256 * 1024;
 /// Buffers larger than this are released when a connection goes idle, so an
 /// idle connection costs a few hundred bytes whatever it carried before.
 const KEEP_BUFFER: usize = 16 * 1024;
+/// Windows of a body one turn may move before it lets the others run: on a
+/// worker (a job), and in the loop (one connection's turn).
+const WORKER_WINDOWS: usize = 16;
+const LOOP_WINDOWS: usize = 4;
 
 pub(crate) struct Conn {
     stream: TcpStream,
@@ -55,6 +61,11 @@ pub(crate) struct Conn {
     /// Response bytes, written from `written` on.
     write_buf: Vec<u8>,
     written: usize,
+    /// The rest of a response body that was not in memory.
+    outgoing: Option<Outgoing>,
+    /// Its next window needs a worker, and the pool had no room: retried at
+    /// the next deadline check.
+    worker_wanted: bool,
     /// When output last stalled, or the connection last went idle.
     since: Instant,
     /// Close once `write_buf` is flushed.
@@ -141,8 +152,35 @@ pub(crate) enum Next {
     Dispatch,
     /// Nothing to do until the socket is ready again or a deadline passes.
     Wait,
+    /// More to send, and the socket may take it, but others get a turn
+    /// first: drive it again soon without waiting for an event.
+    Again,
     /// The connection is finished: drop it.
     Close,
+}
+
+/// What a worker lends [`Conn::serve`].
+pub(crate) struct WorkerCx<'a> {
+    pub(crate) handler: &'a Handler,
+    /// Shutdown has begun: responses close their connections.
+    pub(crate) draining: &'a AtomicBool,
+    pub(crate) write_window: usize,
+    /// Makes what a stream's producers call to wake the connection `key`.
+    pub(crate) waker_for: &'a dyn Fn(usize) -> Box<dyn Fn() + Send + Sync>,
+}
+
+/// How far [`Conn::pump`] got with the body in progress.
+enum Pumped {
+    /// No body is in progress (any more).
+    Finished,
+    /// The socket takes no more now.
+    Blocked,
+    /// The next window needs a worker.
+    NeedsWorker,
+    /// The body's producer has nothing now.
+    Waiting,
+    /// The turn's windows are used up; more could go.
+    Yield,
 }
 
 /// What the event loop lends [`Conn::advance`].
@@ -167,6 +205,8 @@ impl Conn {
             refusal: None,
             write_buf: Vec::new(),
             written: 0,
+            outgoing: None,
+            worker_wanted: false,
             since: now,
             closing: false,
             refused: false,
@@ -201,6 +241,19 @@ impl Conn {
             }
             if self.lingering.is_some() {
                 return self.discard(cx.scratch);
+            }
+            if cx.draining && self.outgoing.as_ref().is_some_and(|o| o.stream().is_some()) {
+                // A stream may never end by itself: end it cleanly now.
+                self.end_body();
+            }
+            if self.outgoing.is_some() {
+                match self.pump(cx.limits.write_window, false, cx.now, LOOP_WINDOWS) {
+                    Pumped::Finished => continue,
+                    Pumped::Blocked => return Next::Wait,
+                    Pumped::NeedsWorker => return Next::Dispatch,
+                    Pumped::Yield => return Next::Again,
+                    Pumped::Waiting => return self.watch_for_eof(cx),
+                }
             }
             if self.closing {
                 return self.close_or_linger(cx.now);
@@ -255,6 +308,12 @@ impl Conn {
             (self.since, LINGER_TIME)
         } else if self.written < self.write_buf.len() {
             (self.since, limits.write_timeout)
+        } else if let Some(outgoing) = &self.outgoing {
+            if self.worker_wanted {
+                return Some(self.since);
+            }
+            let every = outgoing.stream()?.heartbeat_every()?.0;
+            (outgoing.last_sent, every)
         } else {
             match &self.reading {
                 Reading::Head { started, .. } => (*started, limits.header_read_timeout),
@@ -269,8 +328,16 @@ impl Conn {
     }
 
     /// Called when [`deadline`](Self::deadline) has passed: a client too slow
-    /// to send its request gets 408; anything else is closed.
+    /// to send its request gets 408; a quiet stream its heartbeat; a body
+    /// that waited for a worker another try; anything else is closed.
     pub(crate) fn expire(&mut self, cx: &mut LoopCx<'_>) -> Next {
+        let stalled = self.written < self.write_buf.len();
+        if let Some(outgoing) = self.outgoing.as_mut().filter(|_| !stalled) {
+            if !mem::take(&mut self.worker_wanted) {
+                outgoing.beat(&mut self.write_buf, cx.now);
+            }
+            return self.advance(cx);
+        }
         let reading = matches!(self.reading, Reading::Head { .. } | Reading::Body { .. });
         if self.lingering.is_some() || self.written < self.write_buf.len() || !reading {
             return Next::Close;
@@ -280,8 +347,14 @@ impl Conn {
         self.advance(cx)
     }
 
-    /// Replaces the queued requests by a 503 (the pool had no room).
+    /// Replaces the queued requests by a 503 (the pool had no room); a body
+    /// already under way instead waits for the next deadline check.
     pub(crate) fn shed(&mut self, cx: &mut LoopCx<'_>) -> Next {
+        if self.outgoing.is_some() {
+            self.worker_wanted = true;
+            self.since = cx.now;
+            return Next::Wait;
+        }
         self.ready.clear();
         self.refusal = None;
         self.reading = Reading::Done;
@@ -290,15 +363,24 @@ impl Conn {
         self.advance(cx)
     }
 
-    /// Answers the queued requests with `handler`, in order, and writes what
-    /// it can without blocking. Runs on a worker. Stops early while more than
-    /// `write_window` bytes wait for the client: the rest are answered once
-    /// it has read them, so output pinned per connection stays bounded.
-    pub(crate) fn serve(&mut self, handler: &Handler, draining: &AtomicBool, write_window: usize) {
+    /// Answers the queued requests with the handler, in order, and writes
+    /// what it can without blocking. Runs on a worker. A body that is not in
+    /// memory is sent a window at a time until the socket is full, then
+    /// left to the loop. Stops early while more than `write_window` bytes
+    /// wait for the client: the rest are answered once it has read them, so
+    /// output pinned per connection stays bounded.
+    pub(crate) fn serve(&mut self, cx: &WorkerCx<'_>) {
+        let window = cx.write_window;
         loop {
-            if self.unsent() > write_window {
+            if self.outgoing.is_some() {
+                let pumped = self.pump(window, true, Instant::now(), WORKER_WINDOWS);
+                if !matches!(pumped, Pumped::Finished) || self.closing {
+                    break;
+                }
+            }
+            if self.unsent() > window {
                 // Make room if the socket takes it; else leave the rest to the loop.
-                if self.flush(Instant::now()).is_err() || self.unsent() > write_window {
+                if self.flush(Instant::now()).is_err() || self.unsent() > window {
                     break;
                 }
             }
@@ -309,27 +391,15 @@ impl Conn {
             else {
                 break;
             };
-            let (response, handler_ok) = call(handler, &request);
+            let (response, handler_ok) = call(cx.handler, &request);
             // Read after the handler ran: a shutdown may have begun meanwhile.
-            let draining = draining.load(Ordering::Acquire);
+            let draining = cx.draining.load(Ordering::Acquire);
             let keep = keep_alive && handler_ok && !draining && !asks_close(&response);
-            let persist = match (keep, request.version) {
-                (false, _) => Persist::Close,
-                (true, Version::HTTP_10) => Persist::KeepAlive10,
-                (true, _) => Persist::KeepAlive,
-            };
-            encode::response(
-                &mut self.write_buf,
-                &response,
-                request.method == Method::HEAD,
-                persist,
-            );
-            if !keep {
+            if !self.start_response(response, &request, keep, cx) {
                 self.stop_reading();
-                break;
             }
         }
-        if !self.closing && self.ready.len() == 0 {
+        if !self.closing && self.ready.len() == 0 && self.outgoing.is_none() {
             if let Some(err) = self.refusal.take() {
                 self.answer_refusal(err);
             }
@@ -338,6 +408,130 @@ impl Conn {
         let now = Instant::now();
         let _ = self.flush(now);
         self.since = now;
+    }
+
+    /// Encodes the head of `response` (and its body when it is in memory),
+    /// and keeps any other body as the one in progress. Returns whether the
+    /// connection stays open after it.
+    fn start_response(
+        &mut self,
+        mut response: Response,
+        request: &Request,
+        keep: bool,
+        cx: &WorkerCx<'_>,
+    ) -> bool {
+        let head_only = request.method == Method::HEAD;
+        let persist = |keep| match (keep, request.version) {
+            (false, _) => Persist::Close,
+            (true, Version::HTTP_10) => Persist::KeepAlive10,
+            (true, _) => Persist::KeepAlive,
+        };
+        let framing = match response.take_body() {
+            Body::Full(bytes) => {
+                response.set_body(bytes);
+                encode::response(&mut self.write_buf, &response, head_only, persist(keep));
+                return keep;
+            }
+            body => (
+                match &body {
+                    Body::Reader { len: Some(n), .. } => Framing::Length(*n),
+                    Body::File { len, .. } => Framing::Length(*len),
+                    _ if request.version == Version::HTTP_11 => Framing::Chunked,
+                    // RFC 9112 §6.3: an HTTP/1.0 client knows no chunked
+                    // coding; the body ends with the connection.
+                    _ => Framing::UntilClose,
+                },
+                body,
+            ),
+        };
+        let (framing, body) = framing;
+        let keep = keep && framing != Framing::UntilClose;
+        let now = Instant::now();
+        if encode::head(
+            &mut self.write_buf,
+            &response,
+            head_only,
+            persist(keep),
+            framing,
+        ) {
+            self.outgoing = Outgoing::new(body, framing, now);
+            if let Some(stream) = self.outgoing.as_ref().and_then(Outgoing::stream) {
+                stream.set_notify((cx.waker_for)(self.key));
+            }
+        }
+        keep
+    }
+
+    /// Sends the body in progress as far as it goes without blocking, for at
+    /// most `windows` windows. On a worker, it also reads from a reader.
+    fn pump(&mut self, window: usize, on_worker: bool, now: Instant, windows: usize) -> Pumped {
+        let mut windows = windows;
+        loop {
+            if self.unsent() > 0 {
+                match self.flush(now) {
+                    Ok(true) => {}
+                    Ok(false) | Err(_) => return Pumped::Blocked,
+                }
+            }
+            let Some(outgoing) = self.outgoing.as_mut() else {
+                return Pumped::Finished;
+            };
+            if windows == 0 {
+                return Pumped::Yield;
+            }
+            windows -= 1;
+            let is_stream = outgoing.stream().is_some();
+            let step = outgoing.step(
+                &mut self.write_buf,
+                &mut self.stream,
+                window,
+                on_worker,
+                now,
+            );
+            match step {
+                Step::Progress => {}
+                Step::Blocked if self.unsent() > 0 => {}
+                Step::Blocked => return Pumped::Blocked,
+                Step::NeedsWorker => return Pumped::NeedsWorker,
+                Step::Waiting => return Pumped::Waiting,
+                Step::Done { close } => {
+                    self.outgoing = None;
+                    if close {
+                        self.stop_reading();
+                    }
+                }
+                Step::Failed => {
+                    // A stream's client that fell behind is not reading:
+                    // drop it at once. Otherwise send what is buffered, then
+                    // close without the end of the body.
+                    self.broken = is_stream;
+                    self.outgoing = None;
+                    self.stop_reading();
+                }
+            }
+        }
+    }
+
+    /// Ends the body in progress where it stands, as its framing says.
+    fn end_body(&mut self) {
+        if let Some(mut outgoing) = self.outgoing.take() {
+            let step = outgoing.end(&mut self.write_buf);
+            if step != (Step::Done { close: false }) {
+                self.stop_reading();
+            }
+        }
+    }
+
+    /// While a stream waits for its producer, the only thing to learn from
+    /// the client is that it has gone; what else it sends waits in
+    /// `read_buf` (up to a head's size) for after the stream.
+    fn watch_for_eof(&mut self, cx: &mut LoopCx<'_>) -> Next {
+        while self.maybe_readable && self.read_buf.len() <= cx.limits.max_head_size {
+            if self.fill(cx.scratch).is_err() || self.peer_closed {
+                return Next::Close;
+            }
+        }
+        Next::Wait
     }
 
     /// Encoded response bytes not yet written.

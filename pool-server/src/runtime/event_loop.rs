@@ -12,7 +12,7 @@ use std::mem;
 use std::net::TcpListener as StdListener;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mio::event::Event;
@@ -20,7 +20,7 @@ use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 
-use super::conn::{Conn, LoopCx, Next};
+use super::conn::{Conn, LoopCx, Next, WorkerCx};
 use super::pool::ThreadPool;
 use super::signals::ShutdownSignals;
 use crate::application::Handler;
@@ -50,6 +50,8 @@ pub(crate) struct Shared {
     /// The loop has been woken and has not yet looked at the channel: later
     /// hand-backs need no wake-up of their own.
     woken: AtomicBool,
+    /// Connections whose body stream has news from its producers.
+    stream_news: Mutex<Vec<usize>>,
 }
 
 /// A connection coming back from the pool.
@@ -70,13 +72,28 @@ impl Shared {
         }
     }
 
-    fn give_back(&self, back: Back) {
-        // The send fails only once the loop has exited; the connection then
-        // closes as it drops here.
-        if self.back.send(back).is_ok() && !self.woken.swap(true, Ordering::AcqRel) {
+    /// A stream's producer queued bytes or finished: the loop writes them.
+    fn wake_conn(&self, key: usize) {
+        self.stream_news
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(key);
+        self.wake();
+    }
+
+    fn wake(&self) {
+        if !self.woken.swap(true, Ordering::AcqRel) {
             if let Err(err) = self.waker.wake() {
                 log::error!("cannot wake the event loop: {err}");
             }
+        }
+    }
+
+    fn give_back(&self, back: Back) {
+        // The send fails only once the loop has exited; the connection then
+        // closes as it drops here.
+        if self.back.send(back).is_ok() {
+            self.wake();
         }
     }
 }
@@ -94,12 +111,17 @@ impl Dispatched {
     fn run(mut self) {
         self.serving = true;
         if let Some(conn) = self.conn.as_mut() {
-            let shared = &*self.shared;
-            conn.serve(
-                &*shared.handler,
-                &shared.draining,
-                shared.limits.write_window,
-            );
+            let shared = &self.shared;
+            let waker_for = |key| -> Box<dyn Fn() + Send + Sync> {
+                let shared = Arc::clone(shared);
+                Box::new(move || shared.wake_conn(key))
+            };
+            conn.serve(&WorkerCx {
+                handler: &*shared.handler,
+                draining: &shared.draining,
+                write_window: shared.limits.write_window,
+                waker_for: &waker_for,
+            });
         }
         if let Some(conn) = self.conn.take() {
             self.shared.give_back(Back::Served(conn));
@@ -150,6 +172,10 @@ pub(crate) struct EventLoop {
     drain_deadline: Option<Instant>,
     /// Reused list of connections whose deadline passed.
     expired: Vec<usize>,
+    /// Connections that yielded with more to send, driven again next turn.
+    again: Vec<usize>,
+    /// Reused list of connections with stream news.
+    news: Vec<usize>,
 }
 
 impl EventLoop {
@@ -179,6 +205,7 @@ impl EventLoop {
             back: tx,
             waker,
             woken: AtomicBool::new(false),
+            stream_news: Mutex::new(Vec::new()),
         });
         let event_loop = EventLoop {
             poll,
@@ -193,6 +220,8 @@ impl EventLoop {
             accept_resume: None,
             drain_deadline: None,
             expired: Vec::new(),
+            again: Vec::new(),
+            news: Vec::new(),
         };
         Ok((event_loop, shared))
     }
@@ -234,6 +263,10 @@ impl EventLoop {
             while let Ok(back) = self.back.try_recv() {
                 self.on_back(back, now);
             }
+            self.on_stream_news(now);
+            for key in mem::take(&mut self.again) {
+                self.drive(key, now, Conn::advance);
+            }
             if self.shared.stop.load(Ordering::Acquire) && self.drain_deadline.is_none() {
                 self.begin_drain(now);
             }
@@ -256,6 +289,9 @@ impl EventLoop {
 
     /// How long the next poll may sleep: forever when nothing has a deadline.
     fn timeout(&self, next_tick: Instant) -> Option<Duration> {
+        if !self.again.is_empty() {
+            return Some(Duration::ZERO);
+        }
         let mut wake = None::<Instant>;
         if !self.conns.is_empty() {
             wake = Some(next_tick);
@@ -371,6 +407,28 @@ impl EventLoop {
         }
     }
 
+    /// Drives the connections whose stream producers sent or finished; one
+    /// that is with a worker looks again when it comes back.
+    fn on_stream_news(&mut self, now: Instant) {
+        {
+            let mut news = self
+                .shared
+                .stream_news
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            mem::swap(&mut self.news, &mut *news);
+        }
+        for i in 0..self.news.len() {
+            let key = self.news[i];
+            match self.conns.get_mut(key) {
+                Some(Slot::Home(_)) => self.drive(key, now, Conn::advance),
+                Some(Slot::Away { event, .. }) => *event = true,
+                None => {}
+            }
+        }
+        self.news.clear();
+    }
+
     fn on_back(&mut self, back: Back, now: Instant) {
         let (mut conn, step): (Box<Conn>, Step) = match back {
             Back::Served(conn) => (conn, Conn::advance),
@@ -407,6 +465,7 @@ impl EventLoop {
         };
         match step(conn, &mut cx) {
             Next::Wait => {}
+            Next::Again => self.again.push(key),
             Next::Close => self.close(key),
             Next::Dispatch => self.dispatch(key),
         }

@@ -1,0 +1,330 @@
+//! The body of the response being sent, once it is not a buffer in memory:
+//! what is left of it and how the next window gets onto the socket.
+//!
+//! A reader is read on a worker (a read may block); a file is sent by the
+//! event loop with `sendfile` (the page cache serves it without a worker);
+//! a stream from other threads is drained by the loop when its producer
+//! wakes it. Each step moves at most one window, so a connection holds at
+//! most that much in memory and a fast one cannot starve the others.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::time::Instant;
+
+use mio::net::TcpStream;
+
+use crate::protocol::encode::{self, Framing};
+use crate::response::Body;
+use crate::stream::{BodyStream, Pulled};
+
+/// What one [`Outgoing::step`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// Bytes were added to the write buffer or sent: flush and step again.
+    Progress,
+    /// The socket takes no more now (a file was sent up to the would-block).
+    Blocked,
+    /// The next window must be read on a worker.
+    NeedsWorker,
+    /// Nothing to send until a producer wakes the loop.
+    Waiting,
+    /// The body is complete; `close` when the connection cannot go on (a
+    /// body that ends with the connection, or a length the source broke).
+    Done { close: bool },
+    /// The source failed: end the connection without completing the body,
+    /// so the client sees a truncated one.
+    Failed,
+}
+
+pub(crate) struct Outgoing {
+    source: Source,
+    framing: Framing,
+    /// For `Content-Length` framing, the bytes still owed.
+    owed: u64,
+    /// When bytes last went out, for stream heartbeats.
+    pub(crate) last_sent: Instant,
+}
+
+enum Source {
+    Reader(Box<dyn Read + Send>),
+    File { file: File, offset: u64 },
+    Stream(BodyStream),
+}
+
+/// Room kept in front of a chunk read in place: a chunk-size line of up to
+/// 8 hex digits and CRLF, whatever the window size (a window is far below
+/// 4 GiB).
+const SIZE_LINE: usize = 10;
+
+impl Outgoing {
+    /// What is left to send of `body`, framed as the head said; `None` for a
+    /// body held in memory, which the encoder wrote already.
+    pub(crate) fn new(body: Body, framing: Framing, now: Instant) -> Option<Outgoing> {
+        let source = match body {
+            Body::Full(_) => return None,
+            Body::Reader { reader, .. } => Source::Reader(reader),
+            Body::File { file, offset, .. } => Source::File { file, offset },
+            Body::Stream(stream) => Source::Stream(stream),
+        };
+        let owed = match framing {
+            Framing::Length(n) => n,
+            _ => 0,
+        };
+        Some(Outgoing {
+            source,
+            framing,
+            owed,
+            last_sent: now,
+        })
+    }
+
+    pub(crate) fn stream(&self) -> Option<&BodyStream> {
+        match &self.source {
+            Source::Stream(stream) => Some(stream),
+            _ => None,
+        }
+    }
+
+    /// Moves at most one window of body into `out` (or, for a file, onto
+    /// `socket`, once `out` is empty). `on_worker` says whether blocking
+    /// reads are allowed here.
+    pub(crate) fn step(
+        &mut self,
+        out: &mut Vec<u8>,
+        socket: &mut TcpStream,
+        window: usize,
+        on_worker: bool,
+        now: Instant,
+    ) -> Step {
+        let step = match &mut self.source {
+            Source::Reader(_) if !on_worker => Step::NeedsWorker,
+            Source::Reader(reader) => {
+                read_window(reader, self.framing, &mut self.owed, out, window)
+            }
+            Source::File { file, offset } => {
+                send_file(file, offset, &mut self.owed, socket, out, window)
+            }
+            Source::Stream(stream) => {
+                let frame = match self.framing {
+                    Framing::Chunked => encode::chunk,
+                    _ => plain,
+                };
+                let before = out.len();
+                let pulled = stream.pull(out, window, frame);
+                if out.len() > before {
+                    self.last_sent = now;
+                }
+                match pulled {
+                    Pulled::More => Step::Progress,
+                    Pulled::Empty if out.len() > before => Step::Progress,
+                    Pulled::Empty => Step::Waiting,
+                    Pulled::Finished => self.end(out),
+                    Pulled::Overflowed => {
+                        log::debug!("a stream's client fell behind its queue; disconnecting it");
+                        Step::Failed
+                    }
+                }
+            }
+        };
+        if step == Step::Progress && matches!(self.source, Source::File { .. }) {
+            self.last_sent = now;
+        }
+        step
+    }
+
+    /// Ends the body as its framing wants; for a stream, stops taking from
+    /// its producers (used at shutdown).
+    pub(crate) fn end(&mut self, out: &mut Vec<u8>) -> Step {
+        match self.framing {
+            Framing::Chunked => {
+                out.extend_from_slice(encode::LAST_CHUNK);
+                Step::Done { close: false }
+            }
+            Framing::UntilClose => Step::Done { close: true },
+            Framing::Length(_) if self.owed == 0 => Step::Done { close: false },
+            Framing::Length(_) => Step::Failed,
+        }
+    }
+
+    /// Appends a stream's heartbeat, if it has one.
+    pub(crate) fn beat(&mut self, out: &mut Vec<u8>, now: Instant) {
+        let Some(stream) = self.stream() else {
+            return;
+        };
+        let Some((_, bytes)) = stream.heartbeat_every() else {
+            return;
+        };
+        match self.framing {
+            Framing::Chunked => encode::chunk(out, bytes),
+            _ => out.extend_from_slice(bytes),
+        }
+        self.last_sent = now;
+    }
+}
+
+fn plain(out: &mut Vec<u8>, data: &[u8]) {
+    out.extend_from_slice(data);
+}
+
+/// One read from a reader, framed in place: no copy between the reader
+/// and the write buffer.
+fn read_window(
+    reader: &mut Box<dyn Read + Send>,
+    framing: Framing,
+    owed: &mut u64,
+    out: &mut Vec<u8>,
+    window: usize,
+) -> Step {
+    let room = window.saturating_sub(out.len()).max(1);
+    let want = match framing {
+        Framing::Length(_) => usize::try_from(*owed).map_or(room, |owed| owed.min(room)),
+        _ => room,
+    };
+    if want == 0 {
+        return check_exhausted(reader);
+    }
+    let start = out.len();
+    let data = start
+        + if framing == Framing::Chunked {
+            SIZE_LINE
+        } else {
+            0
+        };
+    out.resize(data + want, 0);
+    let read = loop {
+        match reader.read(&mut out[data..]) {
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            other => break other,
+        }
+    };
+    let n = match read {
+        Ok(n) => n,
+        Err(err) => {
+            out.truncate(start);
+            log::error!("reading a response body failed: {err}; ending the connection");
+            return Step::Failed;
+        }
+    };
+    out.truncate(data + n);
+    if n == 0 {
+        out.truncate(start);
+        return match framing {
+            Framing::Chunked => {
+                out.extend_from_slice(encode::LAST_CHUNK);
+                Step::Done { close: false }
+            }
+            Framing::UntilClose => Step::Done { close: true },
+            Framing::Length(_) => {
+                log::error!("a response body ended {owed} bytes short of its length");
+                Step::Failed
+            }
+        };
+    }
+    match framing {
+        Framing::Chunked => {
+            // A fixed-width size line, zero-padded (RFC 9112 §7.1 allows
+            // leading zeros), so the data could be read in place.
+            let line = format!("{n:08x}\r\n");
+            out[start..data].copy_from_slice(line.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        Framing::Length(_) => {
+            *owed -= n as u64;
+            if *owed == 0 {
+                return check_exhausted(reader);
+            }
+        }
+        Framing::UntilClose => {}
+    }
+    Step::Progress
+}
+
+/// A reader with a declared length has given all of it: the body is done,
+/// but if the reader has more, the length was wrong and the connection
+/// closes, so the extra bytes cannot be taken for a next response.
+fn check_exhausted(reader: &mut Box<dyn Read + Send>) -> Step {
+    let mut probe = [0u8; 1];
+    match reader.read(&mut probe) {
+        Ok(0) => Step::Done { close: false },
+        Ok(_) => {
+            log::error!("a response body is longer than its declared length; closing");
+            Step::Done { close: true }
+        }
+        Err(_) => Step::Done { close: true },
+    }
+}
+
+/// Sends up to a window of the file straight from the page cache, once the
+/// head ahead of it is out.
+fn send_file(
+    file: &File,
+    offset: &mut u64,
+    owed: &mut u64,
+    socket: &mut TcpStream,
+    out: &mut Vec<u8>,
+    window: usize,
+) -> Step {
+    if !out.is_empty() {
+        // The head (or a previous window) must go first.
+        return Step::Blocked;
+    }
+    if *owed == 0 {
+        return Step::Done { close: false };
+    }
+    let count = usize::try_from(*owed).map_or(window, |owed| owed.min(window));
+    match sendfile(socket, file, offset, count, out) {
+        Ok(0) => {
+            log::error!("a file being sent ended {owed} bytes early (truncated on disk?)");
+            Step::Failed
+        }
+        Ok(n) => {
+            *owed -= n as u64;
+            if *owed == 0 {
+                Step::Done { close: false }
+            } else {
+                Step::Progress
+            }
+        }
+        Err(err) if err.kind() == io::ErrorKind::WouldBlock => Step::Blocked,
+        Err(err) => {
+            log::debug!("sending a file failed: {err}");
+            Step::Failed
+        }
+    }
+}
+
+/// Zero-copy where the OS has it: the kernel moves the bytes, and `offset`
+/// advances by what it sent.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn sendfile(
+    socket: &TcpStream,
+    file: &File,
+    offset: &mut u64,
+    count: usize,
+    _out: &mut Vec<u8>,
+) -> io::Result<usize> {
+    loop {
+        match rustix::fs::sendfile(socket, file, Some(offset), count) {
+            Err(rustix::io::Errno::INTR) => {}
+            other => return other.map_err(io::Error::from),
+        }
+    }
+}
+
+/// Elsewhere: read the window into the write buffer, which the caller
+/// flushes as any other output.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn sendfile(
+    _socket: &TcpStream,
+    file: &File,
+    offset: &mut u64,
+    count: usize,
+    out: &mut Vec<u8>,
+) -> io::Result<usize> {
+    use std::os::unix::fs::FileExt;
+    out.resize(count, 0);
+    let n = file.read_at(out, *offset)?;
+    out.truncate(n);
+    *offset += n as u64;
+    Ok(n)
+}
