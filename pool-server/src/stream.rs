@@ -176,6 +176,14 @@ impl BodyStream {
         self
     }
 
+    /// Puts `bytes` ahead of everything queued, whatever the capacity: for
+    /// what a protocol sends first.
+    pub(crate) fn prepend(&self, bytes: Bytes) {
+        let mut inner = self.shared.lock();
+        inner.queued += bytes.len();
+        inner.queue.push_front(bytes);
+    }
+
     pub(crate) fn heartbeat_every(&self) -> Option<(Duration, &Bytes)> {
         self.heartbeat
             .as_ref()

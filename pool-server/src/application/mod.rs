@@ -7,6 +7,7 @@ pub(crate) mod extract;
 pub(crate) mod into_response;
 pub(crate) mod params;
 pub(crate) mod router;
+pub mod sse;
 
 use crate::{Request, Response};
 
