@@ -15,20 +15,19 @@
 //! use pool_server::{route, routes, Server, State};
 //!
 //! /// Every open stream; a ticker thread broadcasts to them.
-//! #[derive(Default)]
-//! struct Clients(Mutex<Vec<EventSender>>);
+//! type Clients = Mutex<Vec<EventSender>>;
 //!
 //! #[route("GET /events")]
 //! fn events(clients: State<Clients>) -> EventStream {
 //!     let (sender, stream) = sse::channel();
-//!     clients.0.lock().unwrap().push(sender);
+//!     clients.lock().unwrap().push(sender);
 //!     stream
 //! }
 //!
 //! fn broadcast(clients: &Clients, n: u64) {
 //!     let event = Event::data(n.to_string()).event("tick");
 //!     // A sender whose client has gone fails: forget it.
-//!     clients.0.lock().unwrap().retain(|s| s.send(event.clone()).is_ok());
+//!     clients.lock().unwrap().retain(|s| s.send(event.clone()).is_ok());
 //! }
 //! # fn main() {}
 //! ```
