@@ -114,6 +114,7 @@ pub use crate::application::extract::{
 };
 #[cfg(feature = "json")]
 pub use crate::application::extract::{Json, Query};
+pub use crate::application::files;
 pub use crate::application::into_response::IntoResponse;
 pub use crate::application::router::Routes;
 pub use crate::application::sse;

@@ -300,7 +300,7 @@ impl Response {
     /// `application/octet-stream` body, sent from the event loop without
     /// holding a worker (with `sendfile`, where the OS has it), and
     /// `Last-Modified`. For content types, `ETag`, conditional requests and
-    /// ranges, see `files::ServeFile`.
+    /// ranges, see [`files::ServeFile`](crate::files::ServeFile).
     ///
     /// # Errors
     /// When the file's metadata cannot be read.
@@ -335,6 +335,16 @@ impl Response {
     /// Takes the body out, for the runtime to send.
     pub(crate) fn take_body(&mut self) -> Body {
         std::mem::replace(&mut self.body, Body::Full(Bytes::new()))
+    }
+
+    /// The file, offset and length of a file body, for unit tests of what
+    /// builds one (`files`).
+    #[cfg(test)]
+    pub(crate) fn file_body(&self) -> Option<(&File, u64, u64)> {
+        match &self.body {
+            Body::File { file, offset, len } => Some((file, *offset, *len)),
+            _ => None,
+        }
     }
 }
 

@@ -1,9 +1,10 @@
 //! What turns a request into a response above the wire: the router and the
-//! dispatch table the macros emit, extractors, and `IntoResponse`. Knows the
-//! public request and response types; never sockets, threads or bytes on the
-//! wire.
+//! dispatch table the macros emit, extractors, `IntoResponse`, and static
+//! files. Knows the public request and response types; never sockets,
+//! threads or bytes on the wire.
 
 pub(crate) mod extract;
+pub mod files;
 pub(crate) mod into_response;
 pub(crate) mod params;
 pub(crate) mod router;

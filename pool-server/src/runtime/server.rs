@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::event_loop::{EventLoop, Shared};
 use crate::application::extract::States;
+use crate::application::files::{Mount, ServeDir};
 use crate::application::router::{Route, Router, Routes};
 use crate::application::Handler;
 use crate::config::Limits;
@@ -44,6 +45,8 @@ pub struct Builder {
     limits: Limits,
     handler: Option<Box<Handler>>,
     routes: Vec<Route>,
+    /// `serve_dir` prefixes and directories, checked at `build`.
+    mounts: Vec<(String, ServeDir)>,
     states: States,
     signals: bool,
 }
@@ -57,6 +60,7 @@ impl Server {
             limits: Limits::default(),
             handler: None,
             routes: Vec::new(),
+            mounts: Vec::new(),
             states: States::default(),
             signals: true,
         }
@@ -147,6 +151,45 @@ impl Builder {
     /// registered with [`state`](Self::state).
     pub fn routes(mut self, routes: Routes) -> Builder {
         self.routes.extend(routes.into_vec());
+        self
+    }
+
+    /// Serves the files under a directory at `prefix`: with `"/static"`,
+    /// `GET /static/css/a.css` sends `css/a.css` from the directory, and
+    /// `/static` itself is the directory (redirected to `/static/`). `dir`
+    /// is a [`ServeDir`](crate::files::ServeDir) with its options, or just
+    /// a path (`&str`, `String`, `&Path`, `PathBuf`) for the defaults.
+    /// Call it once per prefix.
+    ///
+    /// A request goes, in this order, to:
+    /// 1. the route that matches its path (a known path with another method
+    ///    gets 405 from the routes, as usual);
+    /// 2. the mount whose prefix covers the path, the longest first
+    ///    (`/static/img` before `/static`, `/` last). A mount answers every
+    ///    path under its prefix: `GET` and `HEAD` with the file or 404 (or
+    ///    400 for a path no file may have), `OPTIONS` with 204, any other
+    ///    method 405, all with `Allow: GET, HEAD`;
+    /// 3. the [`handler`](Self::handler), then 404.
+    ///
+    /// [`build`](Self::build) fails ([`Error::is_config`]) when the prefix
+    /// does not start with `/`, holds `?`, `#` or an empty segment, is
+    /// mounted twice, or when the directory does not exist or an option is
+    /// invalid. A trailing `/` on the prefix is ignored.
+    ///
+    /// ```no_run
+    /// use pool_server::files::ServeDir;
+    /// use pool_server::Server;
+    ///
+    /// # fn main() -> Result<(), pool_server::Error> {
+    /// Server::builder()
+    ///     .serve_dir("/static", ServeDir::new("public").precompressed(true))
+    ///     .serve_dir("/downloads", "/srv/downloads")
+    ///     .build()?
+    ///     .run()
+    /// # }
+    /// ```
+    pub fn serve_dir(mut self, prefix: &str, dir: impl Into<ServeDir>) -> Builder {
+        self.mounts.push((prefix.to_owned(), dir.into()));
         self
     }
 
@@ -275,12 +318,18 @@ impl Builder {
             None => thread::available_parallelism().map_or(1, usize::from),
         };
         self.limits.validate()?;
-        let handler: Box<Handler> = if self.routes.is_empty() && self.states.is_empty() {
+        let mounts = self
+            .mounts
+            .into_iter()
+            .map(|(prefix, dir)| Mount::new(&prefix, dir))
+            .collect::<Result<Vec<_>, _>>()?;
+        let plain = self.routes.is_empty() && self.states.is_empty() && mounts.is_empty();
+        let handler: Box<Handler> = if plain {
             self.handler.unwrap_or_else(|| {
                 Box::new(|_: &Request| Response::from(http::StatusCode::NOT_FOUND))
             })
         } else {
-            let router = Router::new(self.routes, self.states, self.handler)?;
+            let router = Router::new(self.routes, self.states, mounts, self.handler)?;
             Box::new(move |request: &Request| router.dispatch(request))
         };
         let addrs = self.addrs.map_err(Error::bind)?;

@@ -11,6 +11,7 @@ use http::header::ALLOW;
 use http::{HeaderValue, Method, StatusCode};
 
 use super::extract::{RequestContext, Requirements, States};
+use super::files::Mount;
 use super::Handler;
 use crate::{Error, Request, Response};
 
@@ -260,11 +261,15 @@ fn clash_message(first: &Route, second: &Route) -> String {
     )
 }
 
-/// The final handler when the server has routes: it finds the route for a
-/// request and calls it, or answers 404/405/`OPTIONS` itself.
+/// The final handler when the server has routes or mounted directories: it
+/// finds the route for a request and calls it, or answers 405/`OPTIONS`
+/// itself; a path no route knows goes to the mount whose prefix covers it
+/// (the longest), then to the fallback, then gets 404.
 pub(crate) struct Router {
     root: tree::Node,
     states: States,
+    /// Longest prefix first, so `/static/img` is tried before `/static`.
+    mounts: Vec<Mount>,
     fallback: Option<Box<Handler>>,
     /// `Allow` for `OPTIONS *`: every method of every route; `None` without
     /// routes, when `OPTIONS *` goes to the fallback like any request.
@@ -290,12 +295,20 @@ impl Router {
     /// A configuration error for clashing routes, a state type registered
     /// twice, a state a route needs but nobody registered, and malformed
     /// hand-made routes (an invalid method, a wildcard not last, an empty
-    /// segment).
+    /// segment), and two directories mounted at the same prefix.
     pub(crate) fn new(
         routes: Vec<Route>,
         states: States,
+        mut mounts: Vec<Mount>,
         fallback: Option<Box<Handler>>,
     ) -> Result<Router, Error> {
+        mounts.sort_by_key(|mount| std::cmp::Reverse(mount.prefix().len()));
+        if let Some(pair) = mounts.windows(2).find(|w| w[0].prefix() == w[1].prefix()) {
+            return Err(Error::config(format!(
+                "serve_dir `{}/` is mounted twice; mount one directory per prefix",
+                pair[0].prefix()
+            )));
+        }
         if let Some(name) = states.duplicate() {
             return Err(Error::config(format!(
                 "state `{name}` is registered twice; register each type once"
@@ -322,6 +335,7 @@ impl Router {
         Ok(Router {
             root,
             states,
+            mounts,
             fallback,
             allow_any: (!all_methods.is_empty()).then(|| tree::allow_value(all_methods.iter())),
         })
@@ -365,10 +379,18 @@ impl Router {
                 };
                 (route.handler)(&cx)
             }
-            Resolution::NotFound => match &self.fallback {
-                Some(fallback) => fallback(request),
-                None => Response::status_only(StatusCode::NOT_FOUND),
-            },
+            Resolution::NotFound => {
+                let path = request.path();
+                for mount in &self.mounts {
+                    if let Some(rest) = mount.rest(path) {
+                        return mount.respond(request, rest);
+                    }
+                }
+                match &self.fallback {
+                    Some(fallback) => fallback(request),
+                    None => Response::status_only(StatusCode::NOT_FOUND),
+                }
+            }
             Resolution::MethodNotAllowed(allow) => {
                 with_allow(StatusCode::METHOD_NOT_ALLOWED, allow)
             }
@@ -422,7 +444,7 @@ impl BenchRouter {
     /// # Errors
     /// As `build`, for clashes and missing state.
     pub fn new(routes: Routes) -> Result<BenchRouter, Error> {
-        Router::new(routes.into_vec(), States::default(), None).map(BenchRouter)
+        Router::new(routes.into_vec(), States::default(), Vec::new(), None).map(BenchRouter)
     }
 
     /// The pattern of the route that answers, if one does.
@@ -445,6 +467,7 @@ impl fmt::Debug for Router {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Router")
             .field("states", &self.states)
+            .field("mounts", &self.mounts)
             .field("fallback", &self.fallback.is_some())
             .finish_non_exhaustive()
     }

@@ -58,7 +58,7 @@ fn route_named(method: &str, pattern: &str, name: &str) -> Route {
 
 fn router(routes: &[(&str, &str)]) -> Router {
     let routes = routes.iter().map(|(m, p)| route(m, p)).collect();
-    Router::new(routes, States::default(), None).expect("valid routes")
+    Router::new(routes, States::default(), Vec::new(), None).expect("valid routes")
 }
 
 fn request(method: Method, target: &str) -> Request {
@@ -247,7 +247,7 @@ fn clashing_routes_fail_naming_both_functions() {
     ];
     for ((m1, p1, n1), (m2, p2, n2)) in clashes {
         let routes = vec![route_named(m1, p1, n1), route_named(m2, p2, n2)];
-        let err = Router::new(routes, States::default(), None).unwrap_err();
+        let err = Router::new(routes, States::default(), Vec::new(), None).unwrap_err();
         assert!(err.is_config());
         assert_eq!(
             err.to_string(),
@@ -265,7 +265,7 @@ fn clashing_routes_fail_naming_both_functions() {
     for ((m1, p1), (m2, p2)) in distinct {
         let routes = vec![route(m1, p1), route(m2, p2)];
         assert!(
-            Router::new(routes.clone(), States::default(), None).is_ok(),
+            Router::new(routes.clone(), States::default(), Vec::new(), None).is_ok(),
             "{p1} {p2}"
         );
         assert!(!routes[0].clashes_with(&routes[1]));
@@ -303,7 +303,13 @@ fn needs_u32(needs: &mut Requirements) {
 fn state_is_checked_at_build() {
     let with_needs =
         |name: &str| Route::new("GET", "/s", segments("/s"), leak(name), echo, needs_u32);
-    let err = Router::new(vec![with_needs("app::counter")], States::default(), None).unwrap_err();
+    let err = Router::new(
+        vec![with_needs("app::counter")],
+        States::default(),
+        Vec::new(),
+        None,
+    )
+    .unwrap_err();
     assert_eq!(
         err.to_string(),
         "invalid server configuration: route `app::counter` (GET /s) needs state `u32`; register one with `.state(...)`"
@@ -311,12 +317,12 @@ fn state_is_checked_at_build() {
 
     let mut states = States::default();
     states.insert(7u32);
-    assert!(Router::new(vec![with_needs("app::counter")], states, None).is_ok());
+    assert!(Router::new(vec![with_needs("app::counter")], states, Vec::new(), None).is_ok());
 
     let mut twice = States::default();
     twice.insert(1u8);
     twice.insert(2u8);
-    let err = Router::new(Vec::new(), twice, None).unwrap_err();
+    let err = Router::new(Vec::new(), twice, Vec::new(), None).unwrap_err();
     assert_eq!(
         err.to_string(),
         "invalid server configuration: state `u8` is registered twice; register each type once"
@@ -355,7 +361,7 @@ fn malformed_hand_made_routes_are_rejected() {
     ];
     for route in bad {
         assert!(
-            Router::new(vec![route], States::default(), None).is_err(),
+            Router::new(vec![route], States::default(), Vec::new(), None).is_err(),
             "{route:?}"
         );
     }
@@ -395,7 +401,7 @@ fn dispatch_parses_params_and_answers_errors() {
             no_requirements,
         ),
     ];
-    let router = Router::new(routes, States::default(), None).unwrap();
+    let router = Router::new(routes, States::default(), Vec::new(), None).unwrap();
     let cases: &[(Method, &str, StatusCode, &str, Option<&str>)] = &[
         (GET, "/id/42", StatusCode::OK, "id 42", None),
         (GET, "/id/4%32", StatusCode::OK, "id 42", None),
@@ -463,7 +469,7 @@ fn without_routes_everything_goes_to_the_fallback() {
     let fallback: Box<Handler> = Box::new(|req: &Request| Response::text(req.method().to_string()));
     let mut states = States::default();
     states.insert(1u8);
-    let router = Router::new(Vec::new(), states, Some(fallback)).unwrap();
+    let router = Router::new(Vec::new(), states, Vec::new(), Some(fallback)).unwrap();
     for (method, target) in [(Method::OPTIONS, "*"), (GET, "/"), (Method::PUT, "/x")] {
         let response = router.dispatch(&request(method.clone(), target));
         assert_eq!(response.body(), method.as_str().as_bytes());
@@ -477,6 +483,7 @@ fn unmatched_paths_go_to_the_fallback() {
     let router = Router::new(
         vec![route("GET", "/known")],
         States::default(),
+        Vec::new(),
         Some(fallback),
     )
     .unwrap();

@@ -1,0 +1,653 @@
+//! Static files: [`ServeFile`] answers with one file, [`ServeDir`] with the
+//! files under a directory, both with `Content-Type`, validators
+//! (`ETag`, `Last-Modified`), conditional requests (RFC 9110 §13) and
+//! single byte ranges (RFC 9110 §14). Bodies are sent by the event loop
+//! from the file (with `sendfile`), so a large or slow download holds no
+//! worker.
+//!
+//! Mount a directory with [`Builder::serve_dir`](crate::Builder::serve_dir):
+//!
+//! ```no_run
+//! use pool_server::files::ServeDir;
+//! use pool_server::Server;
+//!
+//! # fn main() -> Result<(), pool_server::Error> {
+//! Server::builder()
+//!     .serve_dir("/static", ServeDir::new("public").cache_control("max-age=3600"))
+//!     .build()?
+//!     .run()
+//! # }
+//! ```
+//!
+//! Or call the same logic from a handler, after your own checks; here only
+//! signed-in users read `private/`:
+//!
+//! ```no_run
+//! use pool_server::files::ServeDir;
+//! use pool_server::{route, routes, FromRequest, RequestContext, Request, Response};
+//! use pool_server::{Server, State, StatusCode};
+//!
+//! /// Someone who sent credentials (checking them is left out here).
+//! struct User;
+//!
+//! impl FromRequest<'_> for User {
+//!     type Rejection = StatusCode;
+//!
+//!     fn from_request(cx: &RequestContext<'_>) -> Result<Self, StatusCode> {
+//!         cx.request()
+//!             .header("authorization")
+//!             .map(|_| User)
+//!             .ok_or(StatusCode::UNAUTHORIZED)
+//!     }
+//! }
+//!
+//! #[route("GET /private/{*path}")]
+//! fn private(req: &Request, path: String, _user: User, dir: State<ServeDir>) -> Response {
+//!     dir.respond(req, &path)
+//! }
+//!
+//! # fn main() -> Result<(), pool_server::Error> {
+//! Server::builder()
+//!     .state(ServeDir::new("private"))
+//!     .routes(routes![private])
+//!     .build()?
+//!     .run()
+//! # }
+//! ```
+//!
+//! A wildcard argument arrives percent-decoded and `respond` decodes it
+//! again. That cannot open anything outside the directory (every check
+//! runs on the final form), but a file whose name holds a `%` escape is
+//! then reached only by passing the raw rest of [`Request::path`].
+//!
+//! # What is sent
+//! - `GET` and `HEAD` (the server drops the body of the latter); `OPTIONS`
+//!   gets 204 and any other method 405, both with `Allow: GET, HEAD`.
+//! - 200 with `Content-Type` (from the extension; text types with
+//!   `; charset=utf-8`), `Content-Length`, `Last-Modified`, `ETag`,
+//!   `Accept-Ranges: bytes`, and `Cache-Control` when set.
+//! - `If-Match` or `If-Unmodified-Since` that fails: 412.
+//!   `If-None-Match` (weak comparison, lists, `*`) or, without it,
+//!   `If-Modified-Since` that says the client is up to date: 304 with
+//!   `ETag`, `Last-Modified`, `Cache-Control` and `Vary` and no body.
+//! - `Range: bytes=a-b`, `a-` or `-n` on a `GET`: 206 with
+//!   `Content-Range: bytes a-b/LEN`, unless an `If-Range` names another
+//!   version (then 200). No byte of the file in range: 416 with
+//!   `Content-Range: bytes */LEN`. A malformed `Range`, another unit, or
+//!   several ranges are ignored: the whole file, 200 (RFC 9110 §14.2
+//!   allows it, and it avoids multipart bodies made of many tiny parts).
+//!
+//! The `ETag` is `"<length hex>-<modification time in ns, hex>"` (with the
+//! coding appended for a precompressed file): it changes whenever a write
+//! changes the length or the modification time, which is as strong as a
+//! file system lets a server be without hashing every file.
+
+mod conditional;
+mod encoding;
+mod mime;
+mod range;
+mod resolve;
+
+use std::fmt;
+use std::fs::{self, File, Metadata};
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Method, StatusCode};
+
+use self::conditional::{Outcome, Validators};
+use self::encoding::Coding;
+use self::range::Ranges;
+use self::resolve::Refused;
+use crate::{Error, Request, Response};
+
+const ALLOW_GET_HEAD: HeaderValue = HeaderValue::from_static("GET, HEAD");
+
+/// Serves one file: [`respond`](Self::respond) opens it for each request.
+///
+/// ```no_run
+/// use pool_server::files::ServeFile;
+/// use pool_server::{route, Request, Response};
+///
+/// #[route("GET /favicon.ico")]
+/// fn favicon(req: &Request) -> Response {
+///     ServeFile::new("assets/favicon.ico").respond(req)
+/// }
+/// ```
+#[derive(Clone, Debug)]
+pub struct ServeFile {
+    path: PathBuf,
+    cache_control: CacheControl,
+}
+
+impl ServeFile {
+    /// Serves the file at `path` (relative to the working directory unless
+    /// absolute). It need not exist yet: a missing file gets 404.
+    pub fn new(path: impl Into<PathBuf>) -> ServeFile {
+        ServeFile {
+            path: path.into(),
+            cache_control: CacheControl::default(),
+        }
+    }
+
+    /// The `Cache-Control` value of its 200, 206 and 304 responses, such as
+    /// `"max-age=3600"`; none by default. An invalid value is logged and
+    /// makes every response an empty 500.
+    pub fn cache_control<V>(mut self, value: V) -> ServeFile
+    where
+        HeaderValue: TryFrom<V>,
+    {
+        self.cache_control = CacheControl::new(value);
+        self
+    }
+
+    /// Answers `req` with the file: 200, 206, 304, 412 or 416 as the
+    /// request's conditions and range ask (see the [module](self) docs),
+    /// 404 when it is missing or a directory, 405 for methods other than
+    /// `GET` and `HEAD`.
+    pub fn respond(&self, req: &Request) -> Response {
+        if let Some(refusal) = refuse_method(req) {
+            return refusal;
+        }
+        let Ok(cache_control) = self.cache_control.get() else {
+            return Response::status_only(StatusCode::INTERNAL_SERVER_ERROR);
+        };
+        match open(&self.path) {
+            Ok((file, meta)) => send(
+                req,
+                Selected {
+                    file,
+                    meta,
+                    coding: None,
+                },
+                mime::content_type(&self.path),
+                cache_control,
+                false,
+            ),
+            Err(status) => Response::status_only(status),
+        }
+    }
+}
+
+/// Serves the files under a directory. Mount it with
+/// [`Builder::serve_dir`](crate::Builder::serve_dir), or call
+/// [`respond`](Self::respond) from a handler.
+///
+/// Nothing outside the directory is served, whatever the request says:
+/// each segment of the path is percent-decoded and checked on its own
+/// (`..`, `.`, encoded `/` or `\`, backslashes, NUL, drive prefixes and
+/// empty segments are refused), and the file found is canonicalized and
+/// must still lie under the directory, so a symlink that leads out is
+/// refused too unless [`follow_symlinks_outside`](Self::follow_symlinks_outside)
+/// allows it. Refusals are 404, or 400 for bytes no name may hold.
+///
+/// ```
+/// use pool_server::files::ServeDir;
+///
+/// let assets = ServeDir::new("public")
+///     .precompressed(true)
+///     .cache_control("public, max-age=86400")
+///     .index("index.htm");
+/// # let _ = assets;
+/// ```
+#[derive(Clone, Debug)]
+pub struct ServeDir {
+    root: PathBuf,
+    dotfiles: bool,
+    follow_symlinks_outside: bool,
+    precompressed: bool,
+    cache_control: CacheControl,
+    index: Option<String>,
+}
+
+impl ServeDir {
+    /// Serves the files under `dir`, with the defaults: no dotfiles, no
+    /// symlinks out of `dir`, no precompressed files, no `Cache-Control`,
+    /// and `index.html` for directories.
+    pub fn new(dir: impl Into<PathBuf>) -> ServeDir {
+        ServeDir {
+            root: dir.into(),
+            dotfiles: false,
+            follow_symlinks_outside: false,
+            precompressed: false,
+            cache_control: CacheControl::default(),
+            index: Some("index.html".to_owned()),
+        }
+    }
+
+    /// Whether files and directories whose name starts with `.` are served
+    /// (`.well-known`, say); off by default, when they get 404 (so do
+    /// symlinks to them). `..` is refused either way.
+    pub fn dotfiles(mut self, serve: bool) -> ServeDir {
+        self.dotfiles = serve;
+        self
+    }
+
+    /// Whether a symlink under the directory may lead to a file outside
+    /// it; off by default, when such a file gets 404. Symlinks that stay
+    /// inside are always followed.
+    pub fn follow_symlinks_outside(mut self, follow: bool) -> ServeDir {
+        self.follow_symlinks_outside = follow;
+        self
+    }
+
+    /// Whether to send `NAME.br` or `NAME.gz`, when it exists beside
+    /// `NAME`, to clients whose `Accept-Encoding` allows it: Brotli before
+    /// gzip at equal weight, a coding with `q=0` never. It goes out with
+    /// `Content-Encoding`, the original's `Content-Type` and an `ETag` of
+    /// its own. Off by default. When on, every file response has
+    /// `Vary: Accept-Encoding`.
+    pub fn precompressed(mut self, on: bool) -> ServeDir {
+        self.precompressed = on;
+        self
+    }
+
+    /// The `Cache-Control` value of its 200, 206 and 304 responses, such as
+    /// `"max-age=3600"`; none by default. An invalid value makes
+    /// [`Builder::build`](crate::Builder::build) fail for a mounted
+    /// directory; in a handler, every response is then an empty 500.
+    pub fn cache_control<V>(mut self, value: V) -> ServeDir
+    where
+        HeaderValue: TryFrom<V>,
+    {
+        self.cache_control = CacheControl::new(value);
+        self
+    }
+
+    /// The file that answers for a directory, `index.html` by default. A
+    /// directory without it gets 404 (there are no listings).
+    pub fn index(mut self, name: impl Into<String>) -> ServeDir {
+        self.index = Some(name.into());
+        self
+    }
+
+    /// No index file: every directory gets 404.
+    pub fn no_index(mut self) -> ServeDir {
+        self.index = None;
+        self
+    }
+
+    /// Answers `req` with the file that `rel` names under the directory.
+    /// `rel` is the part of the path after the mount prefix, still
+    /// percent-encoded, with or without its leading `/`.
+    ///
+    /// A directory is answered by its index file when the request path
+    /// ends with `/`, and otherwise with a 308 to the same path plus `/`
+    /// (query kept), so relative links in the page resolve; a file asked
+    /// for with a trailing `/` gets 404. Everything else is as for
+    /// [`ServeFile::respond`].
+    pub fn respond(&self, req: &Request, rel: &str) -> Response {
+        if let Some(refusal) = refuse_method(req) {
+            return refusal;
+        }
+        let Ok(cache_control) = self.cache_control.get() else {
+            return Response::status_only(StatusCode::INTERNAL_SERVER_ERROR);
+        };
+        match self.find(req, rel) {
+            Ok(Found::File { path, name }) => {
+                let content_type = mime::content_type(&name);
+                let selected = self.select(req, &path);
+                match selected {
+                    Ok(selected) => send(
+                        req,
+                        selected,
+                        content_type,
+                        cache_control,
+                        self.precompressed,
+                    ),
+                    Err(status) => Response::status_only(status),
+                }
+            }
+            Ok(Found::Redirect(location)) => Response::status_only(StatusCode::PERMANENT_REDIRECT)
+                .with_header(header::LOCATION, location),
+            Err(status) => Response::status_only(status),
+        }
+    }
+
+    /// Resolves `rel` to a file to send, or a redirect.
+    fn find(&self, req: &Request, rel: &str) -> Result<Found, StatusCode> {
+        let relative = resolve::relative(rel, self.dotfiles).map_err(Refused::status)?;
+        let root = self.root.canonicalize().map_err(|err| {
+            log::error!(
+                "cannot open the served directory {}: {err}",
+                self.root.display()
+            );
+            StatusCode::NOT_FOUND
+        })?;
+        let confine = |path: &Path| {
+            resolve::confine(&root, path, self.follow_symlinks_outside, self.dotfiles)
+                .map_err(Refused::status)
+        };
+        let real = confine(&root.join(&relative))?;
+        let meta = fs::metadata(&real).map_err(|_| StatusCode::NOT_FOUND)?;
+        let trailing_slash = req.path().ends_with('/');
+        if !meta.is_dir() {
+            if trailing_slash && !relative.as_os_str().is_empty() {
+                return Err(StatusCode::NOT_FOUND);
+            }
+            return Ok(Found::File {
+                path: real,
+                name: relative,
+            });
+        }
+        if !trailing_slash {
+            let mut location = format!("{}/", req.path());
+            if let Some(query) = req.query() {
+                location.push('?');
+                location.push_str(query);
+            }
+            // `//host/` would be read as another host: never redirect there.
+            if location.starts_with("//") {
+                return Err(StatusCode::NOT_FOUND);
+            }
+            return Ok(Found::Redirect(location));
+        }
+        let index = self.index.as_deref().ok_or(StatusCode::NOT_FOUND)?;
+        let name = relative.join(index);
+        let path = confine(&real.join(index))?;
+        Ok(Found::File { path, name })
+    }
+
+    /// Opens `path`, or its best precompressed sibling the client accepts.
+    fn select(&self, req: &Request, path: &Path) -> Result<Selected, StatusCode> {
+        if self.precompressed {
+            for coding in encoding::accepted(req.headers()) {
+                let mut sibling = path.as_os_str().to_owned();
+                sibling.push(".");
+                sibling.push(coding.extension());
+                let sibling = PathBuf::from(sibling);
+                // The sibling may be a symlink too: the same rules apply.
+                let Ok(root) = self.root.canonicalize() else {
+                    break;
+                };
+                let confined =
+                    resolve::confine(&root, &sibling, self.follow_symlinks_outside, self.dotfiles);
+                if let Ok((file, meta)) = confined
+                    .map_err(|_| ())
+                    .and_then(|p| open(&p).map_err(|_| ()))
+                {
+                    return Ok(Selected {
+                        file,
+                        meta,
+                        coding: Some(coding),
+                    });
+                }
+            }
+        }
+        let (file, meta) = open(path)?;
+        Ok(Selected {
+            file,
+            meta,
+            coding: None,
+        })
+    }
+
+    /// Checks what [`Builder::build`](crate::Builder::build) can check
+    /// before serving: the directory exists and the settings are valid.
+    fn check(&self) -> Result<(), String> {
+        if !self.root.is_dir() {
+            return Err(format!("`{}` is not a directory", self.root.display()));
+        }
+        if self.cache_control.get().is_err() {
+            return Err("the cache_control value is not a valid header value".to_owned());
+        }
+        if let Some(index) = &self.index {
+            if resolve::relative(index, true).map(|p| p.components().count()) != Ok(1) {
+                return Err(format!("the index `{index}` is not a plain file name"));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl From<PathBuf> for ServeDir {
+    fn from(dir: PathBuf) -> ServeDir {
+        ServeDir::new(dir)
+    }
+}
+
+impl From<&Path> for ServeDir {
+    fn from(dir: &Path) -> ServeDir {
+        ServeDir::new(dir)
+    }
+}
+
+impl From<&str> for ServeDir {
+    fn from(dir: &str) -> ServeDir {
+        ServeDir::new(dir)
+    }
+}
+
+impl From<String> for ServeDir {
+    fn from(dir: String) -> ServeDir {
+        ServeDir::new(dir)
+    }
+}
+
+/// What a path under a directory resolved to.
+enum Found {
+    /// Send the file at `path` (canonical); `name` (as requested, relative)
+    /// gives the content type.
+    File { path: PathBuf, name: PathBuf },
+    /// 308 to this location.
+    Redirect(String),
+}
+
+/// An optional `Cache-Control` value, checked when it was set.
+#[derive(Clone, Debug, Default)]
+struct CacheControl(Option<Result<HeaderValue, ()>>);
+
+impl CacheControl {
+    fn new<V>(value: V) -> CacheControl
+    where
+        HeaderValue: TryFrom<V>,
+    {
+        let value = HeaderValue::try_from(value).map_err(|_| {
+            log::error!("an invalid Cache-Control value was set for static files");
+        });
+        CacheControl(Some(value))
+    }
+
+    fn get(&self) -> Result<Option<&HeaderValue>, ()> {
+        match &self.0 {
+            None => Ok(None),
+            Some(Ok(value)) => Ok(Some(value)),
+            Some(Err(())) => Err(()),
+        }
+    }
+}
+
+/// A directory mounted under a path prefix by `Builder::serve_dir`.
+pub(crate) struct Mount {
+    /// Without a trailing `/`; empty for the root mount.
+    prefix: String,
+    dir: ServeDir,
+}
+
+impl Mount {
+    /// Checks the prefix (it starts with `/`, and has no query, fragment or
+    /// empty segment) and the directory.
+    ///
+    /// # Errors
+    /// A configuration error naming the prefix.
+    pub(crate) fn new(prefix: &str, dir: ServeDir) -> Result<Mount, Error> {
+        let invalid = |why: &str| Error::config(format!("serve_dir `{prefix}`: {why}"));
+        if !prefix.starts_with('/') {
+            return Err(invalid("the prefix must start with `/`"));
+        }
+        if prefix.contains(['?', '#']) {
+            return Err(invalid("the prefix cannot hold a query or a fragment"));
+        }
+        let trimmed = prefix.strip_suffix('/').unwrap_or(prefix);
+        if trimmed.contains("//") {
+            return Err(invalid("the prefix cannot hold an empty segment"));
+        }
+        dir.check().map_err(|why| invalid(&why))?;
+        Ok(Mount {
+            prefix: trimmed.to_owned(),
+            dir,
+        })
+    }
+
+    /// The prefix, without its trailing `/`.
+    pub(crate) fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The rest of `path` when the mount covers it: the prefix itself, or
+    /// the prefix followed by `/` and anything (`/static` covers
+    /// `/static/a.css`, not `/staticfoo`).
+    pub(crate) fn rest<'p>(&self, path: &'p str) -> Option<&'p str> {
+        let rest = path.strip_prefix(self.prefix.as_str())?;
+        (rest.is_empty() || rest.starts_with('/')).then_some(rest)
+    }
+
+    /// Answers a request whose path it covers.
+    pub(crate) fn respond(&self, req: &Request, rest: &str) -> Response {
+        self.dir.respond(req, rest)
+    }
+}
+
+impl fmt::Debug for Mount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/ => {:?}", self.prefix, self.dir.root)
+    }
+}
+
+/// 204 for `OPTIONS`, 405 for what is neither `GET` nor `HEAD`, both with
+/// `Allow` (RFC 9110 §15.5.6 requires it on a 405).
+fn refuse_method(req: &Request) -> Option<Response> {
+    let status = match *req.method() {
+        Method::GET | Method::HEAD => return None,
+        Method::OPTIONS => StatusCode::NO_CONTENT,
+        _ => StatusCode::METHOD_NOT_ALLOWED,
+    };
+    let mut response = Response::status_only(status);
+    response.headers_mut().insert(header::ALLOW, ALLOW_GET_HEAD);
+    Some(response)
+}
+
+/// Opens a regular file: 404 when missing or a directory, 403 when not
+/// permitted, 500 (logged) for other errors.
+fn open(path: &Path) -> Result<(File, Metadata), StatusCode> {
+    let opened = File::open(path).and_then(|file| {
+        let meta = file.metadata()?;
+        Ok((file, meta))
+    });
+    match opened {
+        Ok((_, meta)) if !meta.is_file() => Err(StatusCode::NOT_FOUND),
+        Ok(found) => Ok(found),
+        Err(err) if resolve::is_missing(&err) => Err(StatusCode::NOT_FOUND),
+        Err(err) if err.kind() == std::io::ErrorKind::PermissionDenied => {
+            Err(StatusCode::FORBIDDEN)
+        }
+        Err(err) => {
+            log::error!("cannot open {}: {err}", path.display());
+            Err(StatusCode::INTERNAL_SERVER_ERROR)
+        }
+    }
+}
+
+/// The file chosen to answer, and the coding it is stored in.
+struct Selected {
+    file: File,
+    meta: Metadata,
+    coding: Option<Coding>,
+}
+
+/// Builds the answer from the open file: preconditions, then range.
+fn send(
+    req: &Request,
+    selected: Selected,
+    content_type: HeaderValue,
+    cache_control: Option<&HeaderValue>,
+    vary: bool,
+) -> Response {
+    let Selected { file, meta, coding } = selected;
+    let len = meta.len();
+    let mtime = meta.modified().ok();
+    let nanos = mtime
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    let opaque = match coding {
+        Some(coding) => format!("{len:x}-{nanos:x}-{}", coding.token()),
+        None => format!("{len:x}-{nanos:x}"),
+    };
+    let current = Validators {
+        etag: &opaque,
+        modified: mtime.map(conditional::seconds),
+    };
+
+    // RFC 9110 §15.4.5: a 304 carries the fields a 200 would have had
+    // among ETag, Cache-Control and Vary (and Last-Modified, to refresh a
+    // cache's copy); the server leaves its Content-Length out.
+    let mut validators = HeaderMap::new();
+    if let Ok(etag) = HeaderValue::try_from(format!("\"{opaque}\"")) {
+        validators.insert(header::ETAG, etag);
+    }
+    if let Some(mtime) = mtime {
+        if let Ok(date) = HeaderValue::try_from(httpdate::fmt_http_date(mtime)) {
+            validators.insert(header::LAST_MODIFIED, date);
+        }
+    }
+    if let Some(value) = cache_control {
+        validators.insert(header::CACHE_CONTROL, value.clone());
+    }
+    if vary {
+        validators.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
+
+    let is_get = req.method() == Method::GET;
+    match conditional::evaluate(req.headers(), true, current) {
+        Outcome::Failed => return Response::status_only(StatusCode::PRECONDITION_FAILED),
+        Outcome::NotModified => {
+            let mut response = Response::status_only(StatusCode::NOT_MODIFIED);
+            response.headers_mut().extend(validators);
+            return response;
+        }
+        Outcome::Proceed => {}
+    }
+
+    // RFC 9110 §14.2: GET is the only method with range handling, so a
+    // HEAD gets the 200 headers; an If-Range naming another version means
+    // the whole current file.
+    let ranges = match req.headers().get(header::RANGE) {
+        Some(value) if is_get && conditional::if_range_holds(req.headers(), current) => value
+            .to_str()
+            .map_or(Ranges::Ignore, |v| range::resolve(v, len)),
+        _ => Ranges::Ignore,
+    };
+    let (mut response, sent) = match ranges {
+        Ranges::Ignore => (Response::file_part(file, 0, len), len),
+        Ranges::One { start, end } => {
+            let part = Response::file_part(file, start, end - start + 1)
+                .with_status(StatusCode::PARTIAL_CONTENT)
+                .with_header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{len}"));
+            (part, end - start + 1)
+        }
+        // §15.5.17: a 416 for byte ranges says the current length.
+        Ranges::Unsatisfiable => {
+            let response = Response::status_only(StatusCode::RANGE_NOT_SATISFIABLE)
+                .with_header(header::CONTENT_RANGE, format!("bytes */{len}"))
+                .with_header(header::ACCEPT_RANGES, "bytes");
+            return response;
+        }
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, content_type);
+    // The server owns framing; this value is what a HEAD answer declares.
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(sent));
+    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if let Some(coding) = coding {
+        headers.insert(
+            header::CONTENT_ENCODING,
+            HeaderValue::from_static(coding.token()),
+        );
+    }
+    headers.extend(validators);
+    response
+}
+
+#[cfg(test)]
+mod tests;
