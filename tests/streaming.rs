@@ -300,3 +300,30 @@ fn a_quiet_stream_gets_its_heartbeat() {
     }
     drop(senders);
 }
+
+/// A file the client stops reading is not sent forever: once the socket
+/// has taken nothing for `write_timeout`, the connection closes and frees
+/// its slot (here the only one).
+#[test]
+fn a_file_whose_client_stops_reading_times_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.bin");
+    std::fs::write(&path, vec![1u8; 64 * 1024 * 1024]).unwrap();
+    let server = serve(move |b| {
+        b.max_connections(1)
+            .write_timeout(Duration::from_millis(300))
+            .handler(move |req| match req.path() {
+                "/big" => Response::file(std::fs::File::open(&path).unwrap()).unwrap(),
+                _ => Response::text("next"),
+            })
+    });
+    let stalled = support::connect(server.addr());
+    (&stalled)
+        .write_all(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    // Served only once the stalled connection is closed.
+    let mut next = server.client();
+    let response = next.request(b"GET /next HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(response.text(), "next");
+    drop(stalled);
+}

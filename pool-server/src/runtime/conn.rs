@@ -312,8 +312,13 @@ impl Conn {
             if self.worker_wanted {
                 return Some(self.since);
             }
-            let every = outgoing.stream()?.heartbeat_every()?.0;
-            (outgoing.last_sent, every)
+            match outgoing.stream() {
+                // A quiet producer is no fault of the client's: only its
+                // heartbeat is due.
+                Some(stream) => (outgoing.last_sent, stream.heartbeat_every()?.0),
+                // A file the socket stopped taking: the write timeout runs.
+                None => (outgoing.last_sent.max(self.since), limits.write_timeout),
+            }
         } else {
             match &self.reading {
                 Reading::Head { started, .. } => (*started, limits.header_read_timeout),
@@ -333,9 +338,13 @@ impl Conn {
     pub(crate) fn expire(&mut self, cx: &mut LoopCx<'_>) -> Next {
         let stalled = self.written < self.write_buf.len();
         if let Some(outgoing) = self.outgoing.as_mut().filter(|_| !stalled) {
-            if !mem::take(&mut self.worker_wanted) {
-                outgoing.beat(&mut self.write_buf, cx.now);
+            if mem::take(&mut self.worker_wanted) {
+                return self.advance(cx);
             }
+            if outgoing.stream().is_none() {
+                return Next::Close;
+            }
+            outgoing.beat(&mut self.write_buf, cx.now);
             return self.advance(cx);
         }
         let reading = matches!(self.reading, Reading::Head { .. } | Reading::Body { .. });
