@@ -111,12 +111,14 @@ fn create(limits: &Limits) -> Result<File, RequestError> {
     })
 }
 
-/// Logs why a body could not be stored; the client gets 507 when the disk
-/// is full, else 500.
+/// Logs why a body could not be stored; the client gets 507 when the disk,
+/// a quota or the process's file size limit is full, else 500.
 fn storage_error(what: &str, err: &io::Error) -> RequestError {
     log::error!("{what}: {err}");
     match err.kind() {
-        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => RequestError::StorageFull,
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded | io::ErrorKind::FileTooLarge => {
+            RequestError::StorageFull
+        }
         _ => RequestError::Storage,
     }
 }
