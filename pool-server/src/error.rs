@@ -84,3 +84,14 @@ impl std::error::Error for Error {
         }
     }
 }
+
+/// The text of a panic payload, for logs.
+pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> &str {
+    if let Some(s) = panic.downcast_ref::<&'static str>() {
+        s
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s
+    } else {
+        "(a non-string payload)"
+    }
+}

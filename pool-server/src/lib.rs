@@ -116,6 +116,7 @@ pub use crate::application::extract::{
 pub use crate::application::extract::{Json, Query};
 pub use crate::application::files;
 pub use crate::application::into_response::IntoResponse;
+pub use crate::application::middleware::{Middleware, Next};
 pub use crate::application::router::Routes;
 pub use crate::application::sse;
 pub use crate::error::Error;

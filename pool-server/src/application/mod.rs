@@ -6,6 +6,7 @@
 pub(crate) mod extract;
 pub mod files;
 pub(crate) mod into_response;
+pub(crate) mod middleware;
 pub(crate) mod params;
 pub(crate) mod router;
 pub mod sse;

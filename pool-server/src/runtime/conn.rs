@@ -11,13 +11,12 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use http::{Method, StatusCode, Version};
+use http::{Method, Version};
 use mio::net::TcpStream;
 
 use super::outgoing::{Outgoing, Step};
-use super::pool::panic_message;
 use super::spool::Spool;
-use crate::application::Handler;
+use crate::application::{middleware, Handler};
 use crate::config::Limits;
 use crate::protocol::body::{BodyDecoder, BodyKind};
 use crate::protocol::encode::{self, Framing, Persist};
@@ -841,17 +840,7 @@ impl Conn {
 fn call(handler: &Handler, request: &Request) -> (Response, bool) {
     match panic::catch_unwind(AssertUnwindSafe(|| handler(request))) {
         Ok(response) => (response, true),
-        Err(panic) => {
-            log::error!(
-                "handler panicked on {} {}: {}",
-                request.method(),
-                request.path(),
-                panic_message(&panic)
-            );
-            let response = Response::text("internal server error\n")
-                .with_status(StatusCode::INTERNAL_SERVER_ERROR);
-            (response, false)
-        }
+        Err(panic) => (middleware::panicked(request, &panic), false),
     }
 }
 

@@ -10,6 +10,7 @@ use std::thread::{self, JoinHandle};
 use std::time::Instant;
 
 use crate::config::DEFAULT_QUEUE_CAPACITY;
+use crate::error::panic_message;
 use crate::Error;
 
 /// A unit of work for the pool.
@@ -211,17 +212,6 @@ impl Worker {
             })
             .map_err(|err| Error::io("cannot spawn a worker thread", err))?;
         Ok(Worker { id, thread })
-    }
-}
-
-/// The text of a panic payload, for logs.
-pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> &str {
-    if let Some(s) = panic.downcast_ref::<&'static str>() {
-        s
-    } else if let Some(s) = panic.downcast_ref::<String>() {
-        s
-    } else {
-        "(a non-string payload)"
     }
 }
 

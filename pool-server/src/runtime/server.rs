@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::event_loop::{EventLoop, Shared};
 use crate::application::extract::States;
 use crate::application::files::{Mount, ServeDir};
+use crate::application::middleware::{self, Middleware};
 use crate::application::router::{Route, Router, Routes};
 use crate::application::Handler;
 use crate::config::Limits;
@@ -49,6 +50,7 @@ pub struct Builder {
     mounts: Vec<(String, ServeDir)>,
     states: States,
     signals: bool,
+    layers: Vec<Box<dyn Middleware>>,
 }
 
 impl Server {
@@ -63,6 +65,7 @@ impl Server {
             mounts: Vec::new(),
             states: States::default(),
             signals: true,
+            layers: Vec::new(),
         }
     }
 
@@ -137,6 +140,17 @@ impl Builder {
         F: Fn(&Request) -> Response + Send + Sync + 'static,
     {
         self.handler = Some(Box::new(handler));
+        self
+    }
+
+    /// Runs `middleware` around every request the application answers
+    /// (routes, mounts, the fallback, and their 404, 405 and `OPTIONS`
+    /// answers), on the worker. The first added is the outermost: it sees
+    /// the request first and the response last. Responses the event loop
+    /// makes by itself (408, 413, 431, 503 and other refusals of unreadable
+    /// requests) do not pass through it. See [`Middleware`].
+    pub fn wrap(mut self, middleware: impl Middleware) -> Builder {
+        self.layers.push(Box::new(middleware));
         self
     }
 
@@ -324,7 +338,7 @@ impl Builder {
             .map(|(prefix, dir)| Mount::new(&prefix, dir))
             .collect::<Result<Vec<_>, _>>()?;
         let plain = self.routes.is_empty() && self.states.is_empty() && mounts.is_empty();
-        let handler: Box<Handler> = if plain {
+        let endpoint: Box<Handler> = if plain {
             self.handler.unwrap_or_else(|| {
                 Box::new(|_: &Request| Response::from(http::StatusCode::NOT_FOUND))
             })
@@ -332,6 +346,7 @@ impl Builder {
             let router = Router::new(self.routes, self.states, mounts, self.handler)?;
             Box::new(move |request: &Request| router.dispatch(request))
         };
+        let handler = middleware::wrap(endpoint, self.layers);
         let addrs = self.addrs.map_err(Error::bind)?;
         let listener = StdListener::bind(&addrs[..]).map_err(Error::bind)?;
         let local_addr = listener.local_addr().map_err(Error::bind)?;

@@ -1,0 +1,139 @@
+//! Code around every request: a middleware gets the request and the
+//! [`Next`] step (the rest of the chain, then the router) and returns the
+//! response. It may answer without calling `next` (a login check), change
+//! what `next` returned (headers), or measure it (timing, logs).
+//!
+//! Middleware runs on workers, in the order added with
+//! [`Builder::wrap`](crate::Builder::wrap): the first added is the
+//! outermost. It sees every response the application makes, 404s, 405s,
+//! `OPTIONS` answers and extractor rejections included, and a handler's
+//! panic as a 500 (whose connection then closes). What the event loop
+//! answers by itself (400 for unreadable requests, 408, 413, 414, 431, 501,
+//! 503) never reaches user code.
+//!
+//! ```
+//! use std::time::Instant;
+//! use pool_server::{Next, Request, Response, Server, StatusCode};
+//!
+//! fn timing(req: &Request, next: Next<'_>) -> Response {
+//!     let started = Instant::now();
+//!     let response = next.run(req);
+//!     let micros = started.elapsed().as_micros().to_string();
+//!     response.with_header("server-timing", format!("app;dur={micros}"))
+//! }
+//!
+//! fn api_key(req: &Request, next: Next<'_>) -> Response {
+//!     match req.header("x-api-key") {
+//!         Some("secret") => next.run(req),
+//!         _ => Response::from(StatusCode::UNAUTHORIZED),
+//!     }
+//! }
+//!
+//! # fn main() -> Result<(), pool_server::Error> {
+//! let server = Server::builder()
+//!     .bind("127.0.0.1:0")
+//!     .wrap(timing) // outermost: it times the key check too
+//!     .wrap(api_key)
+//!     .handler(|_| Response::text("hello"))
+//!     .build()?;
+//! # drop(server);
+//! # Ok(())
+//! # }
+//! ```
+
+use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
+
+use http::header::{HeaderValue, CONNECTION};
+use http::StatusCode;
+
+use super::Handler;
+use crate::error::panic_message;
+use crate::{Request, Response};
+
+/// Code that runs around every request; see the [module docs](self).
+/// Plain functions and closures of the form
+/// `fn(&Request, Next<'_>) -> Response` are middleware; implement the trait
+/// for middleware that carries configuration.
+pub trait Middleware: Send + Sync + 'static {
+    /// Answers `req`, calling `next.run(req)` to go on down the chain.
+    fn call(&self, req: &Request, next: Next<'_>) -> Response;
+}
+
+impl<F> Middleware for F
+where
+    F: Fn(&Request, Next<'_>) -> Response + Send + Sync + 'static,
+{
+    fn call(&self, req: &Request, next: Next<'_>) -> Response {
+        self(req, next)
+    }
+}
+
+/// The rest of the chain: the middleware after this one, then the router.
+pub struct Next<'a> {
+    rest: &'a [Box<dyn Middleware>],
+    endpoint: &'a Handler,
+}
+
+impl Next<'_> {
+    /// Runs the rest of the chain on `req` and returns its response.
+    pub fn run(self, req: &Request) -> Response {
+        match self.rest.split_first() {
+            Some((first, rest)) => first.call(
+                req,
+                Next {
+                    rest,
+                    endpoint: self.endpoint,
+                },
+            ),
+            None => (self.endpoint)(req),
+        }
+    }
+}
+
+impl fmt::Debug for Next<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Next")
+            .field("middleware_left", &self.rest.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// `endpoint` inside `layers`, the first outermost. Without layers it is
+/// returned as it is: a server with no middleware pays nothing for it.
+pub(crate) fn wrap(endpoint: Box<Handler>, layers: Vec<Box<dyn Middleware>>) -> Box<Handler> {
+    if layers.is_empty() {
+        return endpoint;
+    }
+    // A panic below the middleware becomes a 500 they can see (and log),
+    // and the connection closes after it, as without middleware.
+    let endpoint = move |req: &Request| {
+        panic::catch_unwind(AssertUnwindSafe(|| endpoint(req)))
+            .unwrap_or_else(|panic| panicked(req, &panic))
+    };
+    Box::new(move |req: &Request| {
+        Next {
+            rest: &layers,
+            endpoint: &endpoint,
+        }
+        .run(req)
+    })
+}
+
+/// The 500 that answers a handler's panic: logged, and with
+/// `Connection: close`, since the handler may have left shared state broken
+/// mid-request.
+pub(crate) fn panicked(req: &Request, panic: &Box<dyn std::any::Any + Send>) -> Response {
+    log::error!(
+        "handler panicked on {} {}: {}",
+        req.method(),
+        req.path(),
+        panic_message(panic)
+    );
+    let mut response =
+        Response::text("internal server error\n").with_status(StatusCode::INTERNAL_SERVER_ERROR);
+    response
+        .headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    response
+}
