@@ -9,3 +9,4 @@ pub(crate) mod pool;
 pub(crate) mod server;
 pub(crate) mod signals;
 pub(crate) mod spool;
+pub mod test_client;

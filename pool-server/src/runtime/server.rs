@@ -332,6 +332,28 @@ impl Builder {
             None => thread::available_parallelism().map_or(1, usize::from),
         };
         self.limits.validate()?;
+        let App {
+            handler,
+            limits,
+            addrs,
+            signals,
+        } = self.into_app()?;
+        let addrs = addrs.map_err(Error::bind)?;
+        let listener = StdListener::bind(&addrs[..]).map_err(Error::bind)?;
+        let local_addr = listener.local_addr().map_err(Error::bind)?;
+        let (event_loop, shared) = EventLoop::new(listener, workers, limits, handler)?;
+        Ok(Server {
+            event_loop,
+            shared,
+            local_addr,
+            signals,
+        })
+    }
+
+    /// Everything but the sockets and threads: the handler that answers
+    /// requests (router, mounts, fallback and middleware), as the server
+    /// and the [`TestClient`](crate::test::TestClient) run it.
+    pub(crate) fn into_app(self) -> Result<App, Error> {
         let mounts = self
             .mounts
             .into_iter()
@@ -346,18 +368,21 @@ impl Builder {
             let router = Router::new(self.routes, self.states, mounts, self.handler)?;
             Box::new(move |request: &Request| router.dispatch(request))
         };
-        let handler = middleware::wrap(endpoint, self.layers);
-        let addrs = self.addrs.map_err(Error::bind)?;
-        let listener = StdListener::bind(&addrs[..]).map_err(Error::bind)?;
-        let local_addr = listener.local_addr().map_err(Error::bind)?;
-        let (event_loop, shared) = EventLoop::new(listener, workers, self.limits, handler)?;
-        Ok(Server {
-            event_loop,
-            shared,
-            local_addr,
+        Ok(App {
+            handler: middleware::wrap(endpoint, self.layers),
+            limits: self.limits,
+            addrs: self.addrs,
             signals: self.signals,
         })
     }
+}
+
+/// What [`Builder::into_app`] makes of the settings.
+pub(crate) struct App {
+    pub(crate) handler: Box<Handler>,
+    pub(crate) limits: Limits,
+    addrs: Result<Vec<SocketAddr>, std::io::Error>,
+    signals: bool,
 }
 
 /// A server running in the background, made by [`Server::spawn`].

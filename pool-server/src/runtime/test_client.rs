@@ -1,0 +1,324 @@
+//! Requests through the application with no socket and no thread: the
+//! real router, mounts, middleware, extractors, `IntoResponse` and error
+//! answers, from a unit test.
+//!
+//! ```
+//! use pool_server::test::TestClient;
+//! use pool_server::{route, routes, Server, StatusCode};
+//!
+//! #[route("GET /users/{id}")]
+//! fn user(id: u64) -> String {
+//!     format!("user {id}")
+//! }
+//!
+//! let client = TestClient::new(Server::builder().routes(routes![user])).unwrap();
+//! let response = client.get("/users/7").header("accept", "text/plain").send();
+//! assert_eq!(response.status(), StatusCode::OK);
+//! assert_eq!(response.text(), "user 7");
+//! assert_eq!(client.get("/users/x").send().status(), StatusCode::BAD_REQUEST);
+//! ```
+//!
+//! What it does not show is the wire: framing, `Date`, keep-alive, limits
+//! and timeouts are the event loop's. Test those with
+//! [`Server::spawn`](crate::Server::spawn) on `127.0.0.1:0` and a real
+//! client.
+
+use std::fmt;
+use std::io::Read;
+use std::net::SocketAddr;
+use std::os::unix::fs::FileExt;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::{Arc, Condvar, Mutex};
+
+use bytes::Bytes;
+use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH};
+use http::{Method, StatusCode, Version};
+
+use crate::application::{middleware, Handler};
+use crate::request::{Body as RequestBody, MemoryCharge};
+use crate::response::Body;
+use crate::stream::{BodyStream, Pulled};
+use crate::{Builder, Error, Request, Response};
+
+/// Sends requests through an application built from a [`Builder`], in this
+/// thread. The builder's address, workers and limits play no part.
+pub struct TestClient {
+    handler: Box<Handler>,
+}
+
+impl TestClient {
+    /// Builds the application as [`Builder::build`] would, without binding.
+    ///
+    /// # Errors
+    /// The configuration errors of [`Builder::build`]: clashing routes, a
+    /// missing state, a bad mount.
+    pub fn new(builder: Builder) -> Result<TestClient, Error> {
+        Ok(TestClient {
+            handler: builder.into_app()?.handler,
+        })
+    }
+
+    /// A request with `method` for `target` (a path with an optional query).
+    pub fn request(&self, method: Method, target: &str) -> TestRequest<'_> {
+        TestRequest {
+            client: self,
+            method,
+            target: target.to_owned(),
+            headers: HeaderMap::new(),
+            body: Vec::new(),
+            peer_addr: SocketAddr::from(([127, 0, 0, 1], 40000)),
+        }
+    }
+
+    /// A `GET` request.
+    pub fn get(&self, target: &str) -> TestRequest<'_> {
+        self.request(Method::GET, target)
+    }
+
+    /// A `HEAD` request: the response has the `GET` route's headers and no
+    /// body.
+    pub fn head(&self, target: &str) -> TestRequest<'_> {
+        self.request(Method::HEAD, target)
+    }
+
+    /// A `POST` request.
+    pub fn post(&self, target: &str) -> TestRequest<'_> {
+        self.request(Method::POST, target)
+    }
+
+    /// A `PUT` request.
+    pub fn put(&self, target: &str) -> TestRequest<'_> {
+        self.request(Method::PUT, target)
+    }
+
+    /// A `DELETE` request.
+    pub fn delete(&self, target: &str) -> TestRequest<'_> {
+        self.request(Method::DELETE, target)
+    }
+
+    /// An `OPTIONS` request.
+    pub fn options(&self, target: &str) -> TestRequest<'_> {
+        self.request(Method::OPTIONS, target)
+    }
+}
+
+/// A request being made; [`send`](Self::send) it.
+pub struct TestRequest<'c> {
+    client: &'c TestClient,
+    method: Method,
+    target: String,
+    headers: HeaderMap,
+    body: Vec<u8>,
+    peer_addr: SocketAddr,
+}
+
+impl TestRequest<'_> {
+    /// Appends a header field.
+    ///
+    /// # Panics
+    /// When the name or value is invalid: a test's mistake.
+    pub fn header<K, V>(mut self, name: K, value: V) -> Self
+    where
+        HeaderName: TryFrom<K>,
+        <HeaderName as TryFrom<K>>::Error: fmt::Debug,
+        HeaderValue: TryFrom<V>,
+        <HeaderValue as TryFrom<V>>::Error: fmt::Debug,
+    {
+        let name = HeaderName::try_from(name).expect("a valid header name");
+        let value = HeaderValue::try_from(value).expect("a valid header value");
+        self.headers.append(name, value);
+        self
+    }
+
+    /// Sets the body; `Content-Length` follows it.
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// Sets a JSON body and `Content-Type: application/json`.
+    ///
+    /// # Panics
+    /// When `value` cannot be serialized.
+    #[cfg(feature = "json")]
+    pub fn json<T: serde::Serialize>(self, value: &T) -> Self {
+        let body = serde_json::to_vec(value).expect("a serializable value");
+        self.header(http::header::CONTENT_TYPE, "application/json")
+            .body(body)
+    }
+
+    /// The client address the application sees (by default 127.0.0.1:40000).
+    pub fn peer_addr(mut self, addr: SocketAddr) -> Self {
+        self.peer_addr = addr;
+        self
+    }
+
+    /// Runs the request through the application and reads the whole
+    /// response body (a stream's, until its last sender is dropped).
+    ///
+    /// # Panics
+    /// When the target does not start with `/` (or is not `*`).
+    pub fn send(self) -> TestResponse {
+        assert!(
+            self.target.starts_with('/') || self.target == "*",
+            "a test request's target is a path, such as /users/7"
+        );
+        let mut headers = self.headers;
+        if !self.body.is_empty() && !headers.contains_key(CONTENT_LENGTH) {
+            headers.insert(CONTENT_LENGTH, HeaderValue::from(self.body.len()));
+        }
+        let request = Request {
+            method: self.method,
+            query_start: self.target.find('?'),
+            target: self.target,
+            version: Version::HTTP_11,
+            headers,
+            body: RequestBody::Memory {
+                bytes: self.body,
+                _charge: MemoryCharge::none(),
+            },
+            peer_addr: self.peer_addr,
+        };
+        let handler = &self.client.handler;
+        let mut response = panic::catch_unwind(AssertUnwindSafe(|| handler(&request)))
+            .unwrap_or_else(|panic| middleware::panicked(&request, &panic));
+        if response.status().is_informational() {
+            // As on the wire: an interim status from a handler is refused.
+            response = Response::status_only(StatusCode::INTERNAL_SERVER_ERROR);
+        }
+        let body = match request.method == Method::HEAD {
+            true => Bytes::new(),
+            false => read_body(response.take_body()),
+        };
+        TestResponse {
+            status: response.status(),
+            headers: std::mem::take(response.headers_mut()),
+            body,
+        }
+    }
+}
+
+fn read_body(body: Body) -> Bytes {
+    match body {
+        Body::Full(bytes) => bytes,
+        Body::Reader { reader, len } => {
+            let mut out = Vec::new();
+            let read = match len {
+                Some(len) => reader.take(len).read_to_end(&mut out),
+                None => { reader }.read_to_end(&mut out),
+            };
+            if let Err(err) = read {
+                log::error!("reading a response body failed: {err}");
+            }
+            out.into()
+        }
+        Body::File { file, offset, len } => {
+            let mut out = vec![0; usize::try_from(len).expect("a file body that fits in memory")];
+            if let Err(err) = file.read_exact_at(&mut out, offset) {
+                log::error!("reading a file body failed: {err}");
+                out.clear();
+            }
+            out.into()
+        }
+        Body::Stream(stream) => read_stream(&stream),
+    }
+}
+
+/// Takes what the producers send until the last of them is gone.
+fn read_stream(stream: &BodyStream) -> Bytes {
+    let news = Arc::new((Mutex::new(false), Condvar::new()));
+    let wake = Arc::clone(&news);
+    stream.set_notify(Box::new(move || {
+        *wake.0.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        wake.1.notify_all();
+    }));
+    let mut out = Vec::new();
+    loop {
+        match stream.pull(&mut out, usize::MAX, |out, data| {
+            out.extend_from_slice(data)
+        }) {
+            Pulled::More => {}
+            Pulled::Finished | Pulled::Overflowed => return out.into(),
+            Pulled::Empty => {
+                let (flag, changed) = &*news;
+                let mut flag = flag.lock().unwrap_or_else(|e| e.into_inner());
+                while !*flag {
+                    flag = changed.wait(flag).unwrap_or_else(|e| e.into_inner());
+                }
+                *flag = false;
+            }
+        }
+    }
+}
+
+/// What the application answered: status, the headers it set (not the
+/// ones the wire adds: `Content-Length`, `Date`, `Connection`) and the
+/// whole body.
+pub struct TestResponse {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl TestResponse {
+    /// The status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The header fields.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The first value of header `name` as text.
+    pub fn header(&self, name: impl http::header::AsHeaderName) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The body.
+    pub fn bytes(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// The body as text (invalid UTF-8 replaced).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body parsed as JSON.
+    ///
+    /// # Errors
+    /// When the body is not JSON of that shape.
+    #[cfg(feature = "json")]
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_slice(&self.body)
+    }
+}
+
+impl fmt::Debug for TestClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TestClient").finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for TestRequest<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TestRequest")
+            .field("method", &self.method)
+            .field("target", &self.target)
+            .field("headers", &self.headers)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}
+
+impl fmt::Debug for TestResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TestResponse")
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .field("body", &String::from_utf8_lossy(&self.body))
+            .finish()
+    }
+}

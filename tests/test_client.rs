@@ -1,0 +1,104 @@
+//! The in-process `TestClient` (issue 8): the real router, middleware,
+//! extractors and error answers, with no socket.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use pool_server::test::TestClient;
+use pool_server::{
+    route, routes, stream, Json, Next, Request, Response, Server, State, StatusCode,
+};
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+struct Note {
+    text: String,
+}
+
+#[route("POST /notes")]
+fn create(Json(note): Json<Note>, count: State<AtomicU64>) -> (StatusCode, Json<Note>) {
+    count.fetch_add(1, Ordering::SeqCst);
+    (StatusCode::CREATED, Json(note))
+}
+
+#[route("GET /notes/{id}")]
+fn show(id: u64) -> String {
+    format!("note {id}")
+}
+
+#[route("GET /live")]
+fn live() -> Response {
+    let (sender, body) = stream::channel(1024);
+    std::thread::spawn(move || {
+        for word in ["a", "b", "c"] {
+            sender.send(word).unwrap();
+        }
+    });
+    Response::from_stream(body)
+}
+
+#[route("GET /boom")]
+fn boom() -> &'static str {
+    panic!("boom")
+}
+
+fn client() -> TestClient {
+    TestClient::new(
+        Server::builder()
+            .state(AtomicU64::new(0))
+            .wrap(|req: &Request, next: Next<'_>| next.run(req).with_header("x-seen", "yes"))
+            .routes(routes![create, show, live, boom]),
+    )
+    .unwrap()
+}
+
+#[test]
+fn routes_extractors_and_json_answer_as_on_the_wire() {
+    let client = client();
+    let created = client
+        .post("/notes")
+        .json(&Note { text: "hi".into() })
+        .send();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    assert_eq!(created.json::<Note>().unwrap(), Note { text: "hi".into() });
+    assert_eq!(created.header("x-seen"), Some("yes"));
+
+    let bad = client
+        .post("/notes")
+        .header("content-type", "application/json")
+        .body("{")
+        .send();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+
+    assert_eq!(client.get("/notes/7").send().text(), "note 7");
+    assert_eq!(
+        client.get("/notes/seven").send().status(),
+        StatusCode::BAD_REQUEST
+    );
+}
+
+#[test]
+fn the_router_s_own_answers_and_middleware_show() {
+    let client = client();
+    let missing = client.get("/nowhere").send();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert_eq!(missing.header("x-seen"), Some("yes"));
+    let wrong = client.delete("/notes/1").send();
+    assert_eq!(wrong.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert!(wrong.header("allow").unwrap().contains("GET"));
+    assert_eq!(
+        client.options("/notes/1").send().status(),
+        StatusCode::NO_CONTENT
+    );
+    let head = client.head("/notes/7").send();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert!(head.bytes().is_empty());
+    assert_eq!(
+        client.get("/boom").send().status(),
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+}
+
+#[test]
+fn streamed_bodies_are_read_whole() {
+    assert_eq!(client().get("/live").send().text(), "abc");
+}
