@@ -332,6 +332,12 @@ impl Response {
         response
     }
 
+    /// Whether the body is held in memory (so [`body`](Self::body) is all
+    /// of it), rather than produced as it is sent.
+    pub fn has_body_in_memory(&self) -> bool {
+        matches!(self.body, Body::Full(_))
+    }
+
     /// Takes the body out, for the runtime to send.
     pub(crate) fn take_body(&mut self) -> Body {
         std::mem::replace(&mut self.body, Body::Full(Bytes::new()))

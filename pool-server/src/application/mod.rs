@@ -3,6 +3,7 @@
 //! files. Knows the public request and response types; never sockets,
 //! threads or bytes on the wire.
 
+pub mod access_log;
 pub(crate) mod extract;
 pub mod files;
 pub(crate) mod into_response;
