@@ -102,3 +102,46 @@ fn the_router_s_own_answers_and_middleware_show() {
 fn streamed_bodies_are_read_whole() {
     assert_eq!(client().get("/live").send().text(), "abc");
 }
+
+/// `error_body` gives every framework-made error one form, keeping the
+/// headers the error needs; handlers' own answers are left alone.
+#[test]
+fn error_body_renders_framework_errors_as_json() {
+    let client = TestClient::new(
+        Server::builder()
+            .state(AtomicU64::new(0))
+            .error_body(|status, message| {
+                Response::json(format!("{{\"error\":{message:?}}}")).with_status(status)
+            })
+            .routes(routes![create, show, boom]),
+    )
+    .unwrap();
+    let cases = [
+        (client.get("/nowhere").send(), 404, "not found"),
+        (client.delete("/notes/1").send(), 405, "method not allowed"),
+        (
+            client.get("/notes/x").send(),
+            400,
+            "invalid path parameter `id`: expected u64",
+        ),
+        (client.get("/boom").send(), 500, "internal server error"),
+    ];
+    for (response, status, message) in cases {
+        assert_eq!(response.status().as_u16(), status, "{response:?}");
+        assert_eq!(response.header("content-type"), Some("application/json"));
+        assert_eq!(response.text(), format!("{{\"error\":{message:?}}}"));
+    }
+    assert!(client.delete("/notes/1").send().header("allow").is_some());
+    let bad_json = client
+        .post("/notes")
+        .header("content-type", "application/json")
+        .body("{")
+        .send();
+    assert!(
+        bad_json
+            .text()
+            .starts_with("{\"error\":\"invalid JSON body"),
+        "{bad_json:?}"
+    );
+    assert_eq!(client.get("/notes/7").send().text(), "note 7");
+}

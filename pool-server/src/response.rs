@@ -44,6 +44,9 @@ pub struct Response {
     /// An invalid header was given to `with_header` or `append_header`: the
     /// response is a 500 that the builder methods no longer change.
     invalid: bool,
+    /// Made by the framework for an error (404, 405, a rejection, a panic),
+    /// with this message: the builder's `error_body` may render it.
+    error: Option<Cow<'static, str>>,
 }
 
 /// Where a response body comes from.
@@ -98,6 +101,7 @@ impl Response {
             headers: HeaderMap::new(),
             body: Body::Full(Bytes::new()),
             invalid: false,
+            error: None,
         }
     }
 
@@ -109,6 +113,7 @@ impl Response {
             headers,
             body: Body::Full(body),
             invalid: false,
+            error: None,
         }
     }
 
@@ -336,6 +341,28 @@ impl Response {
     /// of it), rather than produced as it is sent.
     pub fn has_body_in_memory(&self) -> bool {
         matches!(self.body, Body::Full(_))
+    }
+
+    /// An error answer the framework makes, with `message` as its plain-text
+    /// body, marked so that a service's error renderer can give it its own
+    /// form.
+    pub(crate) fn error(status: StatusCode, message: impl Into<Cow<'static, str>>) -> Response {
+        let message = message.into();
+        let mut response = Response::text(message.clone()).with_status(status);
+        response.error = Some(message);
+        response
+    }
+
+    /// Like [`error`](Self::error), with no body unless a renderer makes one.
+    pub(crate) fn bare_error(status: StatusCode, message: &'static str) -> Response {
+        let mut response = Response::status_only(status);
+        response.error = Some(Cow::Borrowed(message));
+        response
+    }
+
+    /// The message of an error answer the framework made, if this is one.
+    pub(crate) fn error_message(&self) -> Option<&str> {
+        self.error.as_deref()
     }
 
     /// Takes the body out, for the runtime to send.

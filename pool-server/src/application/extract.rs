@@ -170,7 +170,7 @@ impl std::error::Error for Rejection {}
 
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
-        Response::text(self.message).with_status(self.status)
+        Response::error(self.status, self.message)
     }
 }
 

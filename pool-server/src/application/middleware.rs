@@ -105,18 +105,22 @@ pub(crate) fn wrap(endpoint: Box<Handler>, layers: Vec<Box<dyn Middleware>>) -> 
     if layers.is_empty() {
         return endpoint;
     }
-    // A panic below the middleware becomes a 500 they can see (and log),
-    // and the connection closes after it, as without middleware.
-    let endpoint = move |req: &Request| {
-        panic::catch_unwind(AssertUnwindSafe(|| endpoint(req)))
-            .unwrap_or_else(|panic| panicked(req, &panic))
-    };
     Box::new(move |req: &Request| {
         Next {
             rest: &layers,
-            endpoint: &endpoint,
+            endpoint: &*endpoint,
         }
         .run(req)
+    })
+}
+
+/// `endpoint` with its panics turned into the 500 of [`panicked`], for what
+/// wraps it (middleware, the error renderer) to see; the connection still
+/// closes after it.
+pub(crate) fn catch_panics(endpoint: Box<Handler>) -> Box<Handler> {
+    Box::new(move |req: &Request| {
+        panic::catch_unwind(AssertUnwindSafe(|| endpoint(req)))
+            .unwrap_or_else(|panic| panicked(req, &panic))
     })
 }
 
@@ -130,8 +134,7 @@ pub(crate) fn panicked(req: &Request, panic: &Box<dyn std::any::Any + Send>) -> 
         req.path(),
         panic_message(panic)
     );
-    let mut response =
-        Response::text("internal server error\n").with_status(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = Response::error(StatusCode::INTERNAL_SERVER_ERROR, "internal server error");
     response
         .headers_mut()
         .insert(CONNECTION, HeaderValue::from_static("close"));

@@ -7,6 +7,7 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use super::event_loop::{EventLoop, Shared};
+use crate::application::error_body::{render_errors, Renderer};
 use crate::application::extract::States;
 use crate::application::files::{Mount, ServeDir};
 use crate::application::middleware::{self, Middleware};
@@ -51,6 +52,7 @@ pub struct Builder {
     states: States,
     signals: bool,
     layers: Vec<Box<dyn Middleware>>,
+    error_body: Option<Box<Renderer>>,
 }
 
 impl Server {
@@ -66,6 +68,7 @@ impl Server {
             states: States::default(),
             signals: true,
             layers: Vec::new(),
+            error_body: None,
         }
     }
 
@@ -151,6 +154,33 @@ impl Builder {
     /// requests) do not pass through it. See [`Middleware`].
     pub fn wrap(mut self, middleware: impl Middleware) -> Builder {
         self.layers.push(Box::new(middleware));
+        self
+    }
+
+    /// Gives the error answers the framework makes on workers their form:
+    /// `render` gets the status and a message (naming the parameter or
+    /// field at fault) and returns the response, so that a JSON API answers
+    /// JSON everywhere. It applies to 404 and 405 from the router, rejected
+    /// path parameters and extractors (built-in and yours, through
+    /// [`Rejection`](crate::Rejection)), and a panic's 500; headers such as
+    /// `Allow` are kept. Middleware sees the rendered answer. Without it,
+    /// those answers are the message as plain text.
+    ///
+    /// ```
+    /// use pool_server::{Response, Server, StatusCode};
+    ///
+    /// let builder = Server::builder().error_body(|status: StatusCode, message: &str| {
+    ///     // A real service would escape with serde_json.
+    ///     let body = format!("{{\"error\":{message:?}}}");
+    ///     Response::json(body).with_status(status)
+    /// });
+    /// # drop(builder);
+    /// ```
+    pub fn error_body(
+        mut self,
+        render: impl Fn(http::StatusCode, &str) -> Response + Send + Sync + 'static,
+    ) -> Builder {
+        self.error_body = Some(Box::new(render));
         self
     }
 
@@ -369,7 +399,12 @@ impl Builder {
             Box::new(move |request: &Request| router.dispatch(request))
         };
         Ok(App {
-            handler: middleware::wrap(endpoint, self.layers),
+            handler: if self.layers.is_empty() && self.error_body.is_none() {
+                endpoint
+            } else {
+                let endpoint = render_errors(middleware::catch_panics(endpoint), self.error_body);
+                middleware::wrap(endpoint, self.layers)
+            },
             limits: self.limits,
             addrs: self.addrs,
             signals: self.signals,

@@ -388,11 +388,14 @@ impl Router {
                 }
                 match &self.fallback {
                     Some(fallback) => fallback(request),
-                    None => Response::status_only(StatusCode::NOT_FOUND),
+                    None => Response::bare_error(StatusCode::NOT_FOUND, "not found"),
                 }
             }
             Resolution::MethodNotAllowed(allow) => {
-                with_allow(StatusCode::METHOD_NOT_ALLOWED, allow)
+                let mut response =
+                    Response::bare_error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
+                response.headers_mut().insert(ALLOW, allow.clone());
+                response
             }
             Resolution::Options(allow) => with_allow(StatusCode::NO_CONTENT, allow),
         }

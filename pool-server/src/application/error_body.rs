@@ -1,0 +1,41 @@
+//! The form of the error answers the framework makes on workers (404, 405,
+//! a rejected path parameter or extractor, a panic's 500): plain text by
+//! default, or what the service's renderer makes of the status and message,
+//! set once with [`Builder::error_body`](crate::Builder::error_body).
+
+use http::header::CONTENT_TYPE;
+use http::StatusCode;
+
+use super::Handler;
+use crate::{Request, Response};
+
+/// Makes the answer for an error from its status and message.
+pub(crate) type Renderer = dyn Fn(StatusCode, &str) -> Response + Send + Sync;
+
+/// `endpoint`, with its error answers given to `renderer`. Without one it is
+/// returned as it is.
+pub(crate) fn render_errors(
+    endpoint: Box<Handler>,
+    renderer: Option<Box<Renderer>>,
+) -> Box<Handler> {
+    let Some(renderer) = renderer else {
+        return endpoint;
+    };
+    Box::new(move |req: &Request| {
+        let response = endpoint(req);
+        match response.error_message() {
+            Some(message) => {
+                let mut rendered = renderer(response.status(), message);
+                // What the error needs beside its body (`Allow` on a 405,
+                // `Connection: close` after a panic) stays.
+                for (name, value) in response.headers() {
+                    if name != CONTENT_TYPE && !rendered.headers().contains_key(name) {
+                        rendered.headers_mut().append(name, value.clone());
+                    }
+                }
+                rendered
+            }
+            None => response,
+        }
+    })
+}
