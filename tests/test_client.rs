@@ -145,3 +145,79 @@ fn error_body_renders_framework_errors_as_json() {
     );
     assert_eq!(client.get("/notes/7").send().text(), "note 7");
 }
+
+#[derive(Deserialize, Debug)]
+struct Login {
+    user: String,
+    age: u8,
+}
+
+#[route("POST /login")]
+fn login(pool_server::Form(form): pool_server::Form<Login>) -> String {
+    format!("{} {}", form.user, form.age)
+}
+
+#[route("GET /search")]
+fn search(pool_server::Query(q): pool_server::Query<Login>) -> String {
+    format!("{} {}", q.user, q.age)
+}
+
+#[route("POST /login.json")]
+fn login_json(Json(form): Json<Login>) -> String {
+    format!("{} {}", form.user, form.age)
+}
+
+/// `Form` reads HTML form posts; rejections of `Form`, `Query` and `Json`
+/// name the field at fault.
+#[test]
+fn forms_and_rejections_that_name_the_field() {
+    let client =
+        TestClient::new(Server::builder().routes(routes![login, search, login_json])).unwrap();
+    let form = "application/x-www-form-urlencoded";
+    let ok = client
+        .post("/login")
+        .header("content-type", form)
+        .body("user=ann+b&age=7")
+        .send();
+    assert_eq!(ok.text(), "ann b 7");
+    let cases = [
+        (
+            client
+                .post("/login")
+                .header("content-type", form)
+                .body("user=ann&age=300")
+                .send(),
+            422,
+            "invalid form body: field `age`: ",
+        ),
+        (
+            client.post("/login").body("user=ann&age=3").send(),
+            415,
+            "expected a request",
+        ),
+        (
+            client.get("/search?user=ann&age=x").send(),
+            400,
+            "invalid query string: field `age`: ",
+        ),
+        (
+            client.get("/search?age=1").send(),
+            400,
+            "invalid query string: missing field `user`",
+        ),
+        (
+            client.post("/login.json").json(&serde_json_value()).send(),
+            422,
+            "invalid JSON body: field `age`: ",
+        ),
+    ];
+    for (response, status, start) in cases {
+        assert_eq!(response.status().as_u16(), status, "{response:?}");
+        assert!(response.text().starts_with(start), "{response:?}");
+    }
+}
+
+/// `{"user": "ann", "age": "old"}`, written out so no JSON crate is needed.
+fn serde_json_value() -> std::collections::BTreeMap<&'static str, &'static str> {
+    [("user", "ann"), ("age", "old")].into_iter().collect()
+}

@@ -109,11 +109,11 @@ mod runtime;
 pub use bytes::Bytes;
 pub use http::{header, HeaderMap, Method, StatusCode, Version};
 
+#[cfg(feature = "json")]
+pub use crate::application::extract::{Form, Json, Query};
 pub use crate::application::extract::{
     FromRequest, Rejection, RequestContext, Requirements, State,
 };
-#[cfg(feature = "json")]
-pub use crate::application::extract::{Json, Query};
 pub use crate::application::files;
 pub use crate::application::into_response::IntoResponse;
 pub use crate::application::middleware::{Middleware, Next};

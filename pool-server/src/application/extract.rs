@@ -361,15 +361,67 @@ impl<'r, T: serde::de::DeserializeOwned> FromRequest<'r> for Query<T> {
     type Rejection = Rejection;
 
     fn from_request(cx: &RequestContext<'r>) -> Result<Self, Rejection> {
-        serde_urlencoded::from_str(cx.request.query().unwrap_or(""))
-            .map(Query)
-            .map_err(|err| {
-                Rejection::new(
-                    StatusCode::BAD_REQUEST,
-                    format!("invalid query string: {err}"),
-                )
-            })
+        let query = cx.request.query().unwrap_or("");
+        url_encoded(query.as_bytes(), "query string").map(Query)
     }
+}
+
+/// An `application/x-www-form-urlencoded` body (an HTML form's POST),
+/// deserialized with serde. Another content type is 415; a body that does
+/// not fit `T` is 422, naming the field at fault.
+///
+/// ```
+/// use pool_server::{route, Form};
+/// use serde::Deserialize;
+///
+/// #[derive(Deserialize)]
+/// struct Login {
+///     user: String,
+///     password: String,
+/// }
+///
+/// #[route("POST /login")]
+/// fn login(Form(form): Form<Login>) -> String {
+///     format!("hello {} ({} characters of password)", form.user, form.password.len())
+/// }
+/// ```
+#[cfg(feature = "json")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Form<T>(pub T);
+
+#[cfg(feature = "json")]
+impl<'r, T: serde::de::DeserializeOwned> FromRequest<'r> for Form<T> {
+    type Rejection = Rejection;
+
+    fn from_request(cx: &RequestContext<'r>) -> Result<Self, Rejection> {
+        let content_type = cx.request.header(http::header::CONTENT_TYPE).unwrap_or("");
+        let essence = content_type.split(';').next().unwrap_or("").trim();
+        if !essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+            return Err(Rejection::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "expected a request with `Content-Type: application/x-www-form-urlencoded`",
+            ));
+        }
+        url_encoded(cx.request.body(), "form body").map(Form)
+    }
+}
+
+/// Deserializes URL-encoded pairs; the rejection names the field at fault.
+#[cfg(feature = "json")]
+fn url_encoded<T: serde::de::DeserializeOwned>(input: &[u8], what: &str) -> Result<T, Rejection> {
+    let pairs = serde_urlencoded::Deserializer::new(form_urlencoded::parse(input));
+    serde_path_to_error::deserialize(pairs).map_err(|err| {
+        let field = err.path().to_string();
+        let status = match what {
+            "query string" => StatusCode::BAD_REQUEST,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        let message = match field.as_str() {
+            "." | "" => format!("invalid {what}: {}", err.inner()),
+            _ => format!("invalid {what}: field `{field}`: {}", err.inner()),
+        };
+        Rejection::new(status, message)
+    })
 }
 
 /// A JSON body, both ways.
@@ -411,15 +463,18 @@ impl<'r, T: serde::de::DeserializeOwned> FromRequest<'r> for Json<T> {
                 "expected a request with `Content-Type: application/json`",
             ));
         }
-        serde_json::from_slice(cx.request.body())
-            .map(Json)
-            .map_err(|err| {
-                let status = match err.classify() {
-                    serde_json::error::Category::Data => StatusCode::UNPROCESSABLE_ENTITY,
-                    _ => StatusCode::BAD_REQUEST,
-                };
-                Rejection::new(status, format!("invalid JSON body: {err}"))
-            })
+        let mut body = serde_json::Deserializer::from_slice(cx.request.body());
+        let value = serde_path_to_error::deserialize(&mut body).map_err(|err| {
+            let field = err.path().to_string();
+            match field.as_str() {
+                "." | "" => json_rejection(err.inner(), String::new()),
+                _ => json_rejection(err.inner(), format!("field `{field}`: ")),
+            }
+        })?;
+        // Trailing bytes after the value make the body malformed.
+        body.end()
+            .map_err(|err| json_rejection(&err, String::new()))?;
+        Ok(Json(value))
     }
 }
 
@@ -434,6 +489,16 @@ impl<T: serde::Serialize> IntoResponse for Json<T> {
             }
         }
     }
+}
+
+/// 422 for JSON of the wrong shape, 400 for malformed JSON.
+#[cfg(feature = "json")]
+fn json_rejection(err: &serde_json::Error, field: String) -> Rejection {
+    let status = match err.classify() {
+        serde_json::error::Category::Data => StatusCode::UNPROCESSABLE_ENTITY,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    Rejection::new(status, format!("invalid JSON body: {field}{err}"))
 }
 
 /// `application/json`, `application/json; charset=utf-8` or
@@ -474,7 +539,7 @@ macro_rules! deref_wrapper {
     )*};
 }
 
-deref_wrapper!(Query, Json);
+deref_wrapper!(Query, Json, Form);
 
 #[cfg(all(test, feature = "json"))]
 mod tests {
