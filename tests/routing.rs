@@ -366,7 +366,7 @@ fn query_strings_and_json_bodies() {
     assert_answer(
         &get(&server, "/pages?page=three"),
         400,
-        "invalid query string: invalid digit found in string",
+        "invalid query string: field `page`: invalid digit found in string",
     );
 
     let json = "Content-Type: application/json\r\n";
