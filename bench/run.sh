@@ -11,7 +11,8 @@
 #   idle10k   10,000 idle keep-alive connections (bench/clients.py idle): server
 #             RSS bytes per connection, fresh-request latency meanwhile
 #   static1m  a 1 MiB file, wrk -t1 -c32 keep-alive, pool-server (/static/) and
-#             nginx (sendfile on, 1 worker process) in the same run
+#             nginx (sendfile on, 1 worker process; tcp_nopush off, then on) in
+#             the same run
 #   slowdl    SLOWDL_CLIENTS (50) curl clients each downloading SLOWDL_SIZE
 #             (100 MiB) of /download at SLOWDL_RATE (1M/s) for SLOWDL_SECONDS (20),
 #             server on 2 workers: peak RSS growth, fresh /plaintext p50/p99
@@ -237,10 +238,18 @@ test_static1m() {
   local hwm; hwm=$(kib "$SRV_PID" VmHWM)
   stop_server
   row "static1m|pool|$rps|$cpu|${p99//_/ }|peak $(mib "${hwm:-0}") MiB|1 MiB file, wrk -t1 -c32; $(awk -v r="$rps" 'BEGIN{printf "%.0f", r/1024*8}') Gbit/s; socket errors: $err"
-  local pool_rps=$rps pool_cpu=$cpu
-  # nginx, same file, same load
+  POOL_RPS=$rps; POOL_CPU=$cpu
+  # nginx, same file, same load: its defaults (tcp_nopush off), then with
+  # tcp_nopush on (TCP_CORK around head + sendfile, as Debian's stock config has)
+  nginx_static off "$dir"
+  nginx_static on "$dir"
+}
+
+nginx_static() { # tcp_nopush(on|off) dir
+  local nopush=$1 dir=$2 rps cpu p99 err label=nginx
+  [ "$nopush" = on ] && label="nginx nopush"
   port=$(free_port "$PORT"); PORT=$((port + 1))
-  local ng="$TMP/nginx"; mkdir -p "$ng/logs"
+  local ng="$TMP/nginx-$nopush"; mkdir -p "$ng/logs"
   cat >"$ng/nginx.conf" <<EOF
 daemon off;
 master_process on;
@@ -251,7 +260,7 @@ events { worker_connections 1024; }
 http {
     access_log off;
     sendfile on;
-    tcp_nopush on;
+    tcp_nopush $nopush;
     keepalive_requests 1000000;
     default_type application/octet-stream;
     client_body_temp_path $ng/client_body;
@@ -265,19 +274,19 @@ http {
     }
 }
 EOF
-  cp "$ng/nginx.conf" "$RESULTS/static1m.nginx.conf"
-  note_cmd "${srv_pfx[*]}${srv_pfx[*]:+ }nginx -p $ng -c $ng/nginx.conf -e $ng/logs/error.log   # config: $RESULTS/static1m.nginx.conf"
-  "${srv_pfx[@]}" "$NGINX" -p "$ng" -c "$ng/nginx.conf" -e "$ng/logs/error.log" >"$RESULTS/static1m.nginx.log" 2>&1 &
+  cp "$ng/nginx.conf" "$RESULTS/static1m.nginx-nopush-$nopush.conf"
+  note_cmd "${srv_pfx[*]}${srv_pfx[*]:+ }nginx -p $ng -c $ng/nginx.conf -e $ng/logs/error.log   # config: $RESULTS/static1m.nginx-nopush-$nopush.conf"
+  "${srv_pfx[@]}" "$NGINX" -p "$ng" -c "$ng/nginx.conf" -e "$ng/logs/error.log" >"$RESULTS/static1m.nginx-$nopush.log" 2>&1 &
   NGX_PID=$!
   if ! wait_http "$NGX_PID" "http://127.0.0.1:$port/1m.bin"; then
-    row "static1m|nginx|no start||||see $RESULTS/static1m.nginx.log"; stop_pid "$NGX_PID" QUIT; NGX_PID=""; return
+    row "static1m|$label|no start||||see $RESULTS/static1m.nginx-$nopush.log"; stop_pid "$NGX_PID" QUIT; NGX_PID=""; return
   fi
   local workers; workers=$(pgrep -P "$NGX_PID" | paste -sd' ')
   # shellcheck disable=SC2086 # one word per PID
-  read -r rps cpu p99 err <<<"$(run_wrk static1m "$RESULTS/static1m.nginx.wrk.txt" "http://127.0.0.1:$port/1m.bin" "$NGX_PID" $workers)"
+  read -r rps cpu p99 err <<<"$(run_wrk static1m "$RESULTS/static1m.nginx-$nopush.wrk.txt" "http://127.0.0.1:$port/1m.bin" "$NGX_PID" $workers)"
   local rss=0 w; for w in "$NGX_PID" $workers; do rss=$((rss + $(kib "$w" VmHWM))); done
   stop_pid "$NGX_PID" QUIT; NGX_PID=""
-  row "static1m|nginx|$rps|$cpu|${p99//_/ }|peak $(mib "$rss") MiB (master+worker)|sendfile on, 1 worker; pool/nginx: $(awk -v a="$pool_rps" -v b="$rps" 'BEGIN{ if (b > 0) printf "%.2fx", a/b }') req/s, $(awk -v a="$pool_cpu" -v b="$cpu" 'BEGIN{ if (b > 0) printf "%.2fx", a/b }') CPU/req"
+  row "static1m|$label|$rps|$cpu|${p99//_/ }|peak $(mib "$rss") MiB (master+worker)|sendfile on, tcp_nopush $nopush, 1 worker; pool/this: $(awk -v a="$POOL_RPS" -v b="$rps" 'BEGIN{ if (b > 0) printf "%.2fx", a/b }') req/s, $(awk -v a="$POOL_CPU" -v b="$cpu" 'BEGIN{ if (b > 0) printf "%.2fx", a/b }') CPU/req; socket errors: $err"
 }
 
 test_slowdl() {
