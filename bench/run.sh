@@ -128,6 +128,7 @@ if [ "$PIN" = 1 ]; then srv_pfx=(taskset -c "$SERVER_CPU"); load_pfx=(taskset -c
 
 # The exact commands, for the report (a file: some run in subshells).
 note_cmd() { local c="${*//$ROOT\//}"; echo "$c" >>"$RESULTS/commands.txt"; echo "\$ $c" >&2; }
+quoted() { local a o=(); for a in "$@"; do [[ "$a" == *" "* ]] && a="'$a'"; o+=("$a"); done; echo "${o[*]}"; }
 
 free_port() { # first port from $1 with no listener
   local p=$1
@@ -186,7 +187,7 @@ row() { ROWS+=("$*"); echo "  -> $*" >&2; }
 run_wrk() { # test out url cpu-pids... ; wrk args in WRK_ARGS -> prints "rps cpu p99 errors"
   local t=$1 out=$2 url=$3; shift 3
   local c0 c1 total rps p99 err
-  note_cmd "${load_pfx[*]}${load_pfx[*]:+ }wrk ${WRK_ARGS[*]} $url${WRK_TAIL[*]:+ }${WRK_TAIL[*]}"
+  note_cmd "${load_pfx[*]}${load_pfx[*]:+ }wrk $(quoted "${WRK_ARGS[@]}") $url${WRK_TAIL[*]:+ }${WRK_TAIL[*]}"
   c0=$(ticks "$@")
   timeout $((DURATION + 30)) "${load_pfx[@]}" wrk "${WRK_ARGS[@]}" "$url" "${WRK_TAIL[@]}" >"$out" 2>&1
   c1=$(ticks "$@")
@@ -302,26 +303,32 @@ test_slowdl() {
     timeout $((SLOWDL_SECONDS + 10)) "${load_pfx[@]}" curl -s -o /dev/null --limit-rate "$SLOWDL_RATE" "$dl" &
     LOAD_PIDS+=($!)
   done
-  sleep 1
+  # bytes the clients have acknowledged, over the server-side download sockets,
+  # and the kernel's send-queue bytes for them (skmem w: not in the server's RSS)
+  acked() { ss -Htnim state established "sport = :$port" | awk '
+    { for (i = 1; i <= NF; i++) {
+        if ($i ~ /^bytes_acked:/) { split($i, kv, ":"); s += kv[2]; n++ }
+        if ($i ~ /^skmem:/) { if (match($i, /,w[0-9]+/)) w += substr($i, RSTART + 2, RLENGTH - 2) } } }
+    END { print s+0, n+0, w+0 }'; }
+  sleep 2
+  local a0 s0 sent s1 conns wq
+  read -r a0 _ _ <<<"$(acked)"; s0=$(date +%s.%N)
   local out="$RESULTS/slowdl.txt" c0 c1
   c0=$(ticks "$SRV_PID")
-  note_cmd "${load_pfx[*]}${load_pfx[*]:+ }python3 bench/clients.py fresh $port $SLOWDL_FRESH $((SLOWDL_SECONDS - 2))"
-  timeout $((SLOWDL_SECONDS + 30)) "${load_pfx[@]}" python3 "$HERE/clients.py" fresh "$port" "$SLOWDL_FRESH" $((SLOWDL_SECONDS - 2)) >"$out" 2>&1
+  note_cmd "${load_pfx[*]}${load_pfx[*]:+ }python3 bench/clients.py fresh $port $SLOWDL_FRESH $((SLOWDL_SECONDS - 3))"
+  timeout $((SLOWDL_SECONDS + 30)) "${load_pfx[@]}" python3 "$HERE/clients.py" fresh "$port" "$SLOWDL_FRESH" $((SLOWDL_SECONDS - 3)) >"$out" 2>&1
   c1=$(ticks "$SRV_PID")
-  # bytes the clients have acknowledged, per server-side socket of a download
-  local sent conns
-  sent=$(ss -Htni state established "sport = :$port" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^bytes_acked:/) { split($i, kv, ":"); s += kv[2]; n++ } } END { print s+0, n+0 }')
-  read -r sent conns <<<"$sent"
+  read -r sent conns wq <<<"$(acked)"; s1=$(date +%s.%N)
   local hwm rss; hwm=$(kib "$SRV_PID" VmHWM); rss=$(kib "$SRV_PID" VmRSS)
-  local elapsed=$((SLOWDL_SECONDS - 1))
   for i in "${LOAD_PIDS[@]}"; do kill "$i" 2>/dev/null; done
   for i in "${LOAD_PIDS[@]}"; do wait "$i" 2>/dev/null; done
   LOAD_PIDS=()
   local after=ok; [ "$(curl -s --max-time 3 "$URL/plaintext")" = "Hello, World!" ] || after="NOT serving after"
   stop_server
   local growth=$((hwm - base)) goal=$((SLOWDL_CLIENTS * 256))
-  echo "base_kib=$base hwm_kib=$hwm rss_end_kib=$rss acked_bytes=$sent conns=$conns cpu_ticks=$((c1 - c0))" >>"$out"
-  row "slowdl|pool (2 workers)|||fresh p50 $(kv "$out" fresh_p50_ms) / p99 $(kv "$out" fresh_p99_ms) ms (max $(kv "$out" fresh_max_ms), $(kv "$out" fresh_fail) failed of $SLOWDL_FRESH)|peak growth $(mib "$growth") MiB (base $(mib "$base"))|$SLOWDL_CLIENTS x curl --limit-rate $SLOWDL_RATE for ${SLOWDL_SECONDS}s, $conns conns at the end, $(awk -v b="$sent" -v n="$SLOWDL_CLIENTS" -v s="$elapsed" 'BEGIN{ printf "%.2f", b/n/s/1048576 }') MiB/s per client, server CPU $(awk -v t=$((c1 - c0)) -v hz="$HZ" -v s=$((SLOWDL_SECONDS - 2)) 'BEGIN{ printf "%.0f%%", t/hz/s*100 }'); goals: growth < $(mib "$goal") MiB $( [ "$growth" -lt "$goal" ] && echo met || echo MISSED), p99 < 50 ms $(awk -v p="$(kv "$out" fresh_p99_ms)" 'BEGIN{ print (p != "nan" && p < 50) ? "met" : "MISSED" }'); $after"
+  echo "base_kib=$base hwm_kib=$hwm rss_end_kib=$rss acked0=$a0 acked1=$sent t0=$s0 t1=$s1 conns=$conns kernel_wmem_queued=$wq cpu_ticks=$((c1 - c0))" >>"$out"
+  local rate; rate=$(awk -v a="$a0" -v b="$sent" -v t0="$s0" -v t1="$s1" -v n="$SLOWDL_CLIENTS" 'BEGIN{ printf "%.2f", (b-a)/n/(t1-t0)/1048576 }')
+  row "slowdl|pool (2 workers)|||fresh p50 $(kv "$out" fresh_p50_ms) / p99 $(kv "$out" fresh_p99_ms) ms (max $(kv "$out" fresh_max_ms), $(kv "$out" fresh_fail) failed of $SLOWDL_FRESH)|peak growth $(mib "$growth") MiB (base $(mib "$base"))|$SLOWDL_CLIENTS x curl --limit-rate $SLOWDL_RATE for ${SLOWDL_SECONDS}s, $conns conns at the end, $rate MiB/s per client (steady state), $(mib $((wq / 1024))) MiB queued in the kernel's send buffers (not RSS), server CPU $(awk -v t=$((c1 - c0)) -v hz="$HZ" -v a="$s0" -v b="$s1" 'BEGIN{ printf "%.0f%%", t/hz/(b-a)*100 }'); goals: growth < $(mib "$goal") MiB $( [ "$growth" -lt "$goal" ] && echo met || echo MISSED), p99 < 50 ms $(awk -v p="$(kv "$out" fresh_p99_ms)" 'BEGIN{ print (p != "nan" && p < 50) ? "met" : "MISSED" }'); $after"
 }
 
 test_sse10k() {
