@@ -70,13 +70,13 @@ for t in $TESTS; do
   case $t in ka*|close*|pipe*) need+=(wrk) ;; static1m) need+=(wrk nginx) ;; esac
 done
 missing=()
-for tool in "${need[@]}"; do
+for tool in $(printf '%s\n' "${need[@]}" | sort -u); do
   command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || missing+=("$tool")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
   # tool -> Debian/Ubuntu package
-  pkgs=$(for m in "${missing[@]}"; do case $m in ss) echo iproute2 ;; python3) echo python3 ;;
-    *) echo "$m" ;; esac; done | sort -u | tr '\n' ' ')
+  pkgs=$(for m in "${missing[@]}"; do case $m in ss) echo iproute2 ;; *) echo "$m" ;; esac; done |
+    sort -u | paste -sd' ')
   if [ "$INSTALL" = 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "installing: $pkgs" >&2
     # shellcheck disable=SC2086 # one word per package
