@@ -1,0 +1,383 @@
+#!/usr/bin/env bash
+# bench/run.sh - pool-server's own benchmarks, on 127.0.0.1 only, every load
+# bounded in time. Builds `cargo build --release --example bench`, starts a
+# fresh server per test, measures it and prints a markdown table.
+#
+# Usage: bench/run.sh [TEST ...]        (default: every test, in this order)
+#   ka32 ka256 close32 pipe32   wrk -t1 on GET /plaintext: keep-alive with 32 and
+#                               256 connections, `Connection: close` with 32, and
+#                               32 connections with 16 pipelined requests per write
+#                               (bench/pipeline.lua): req/s, server CPU us/req, p99
+#   idle10k   10,000 idle keep-alive connections (bench/clients.py idle): server
+#             RSS bytes per connection, fresh-request latency meanwhile
+#   static1m  a 1 MiB file, wrk -t1 -c32 keep-alive, pool-server (/static/) and
+#             nginx (sendfile on, 1 worker process; tcp_nopush off, then on) in
+#             the same run
+#   slowdl    SLOWDL_CLIENTS (50) curl clients each downloading SLOWDL_SIZE
+#             (100 MiB) of /download at SLOWDL_RATE (1M/s) for SLOWDL_SECONDS (20),
+#             server on 2 workers: peak RSS growth, fresh /plaintext p50/p99
+#   sse10k    10,000 open /events streams (bench/clients.py sse): RSS bytes per
+#             stream, time for one POST /broadcast to reach all of them
+#   upload1g  a 1 GiB chunked POST /upload piped into curl: peak RSS growth
+# Environment (defaults in brackets):
+#   DURATION seconds per wrk test [5]      WORKERS server workers [2]
+#   IDLE_CONNS [10000]  SSE_STREAMS [10000]  UPLOAD_SIZE bytes [1073741824]
+#   SLOWDL_CLIENTS [50]  SLOWDL_RATE [1M]  SLOWDL_SIZE bytes [104857600]
+#   SLOWDL_SECONDS [20]  SLOWDL_FRESH fresh requests over the run [200]
+#   PIN      1 = server on CPU $SERVER_CPU [1], load on CPU $LOAD_CPU [0] [0]
+#   PORT     first port to try [25080]; each test takes the next free one
+#   RESULTS  folder for raw output [target/bench-results/<UTC stamp>]
+#   INSTALL  1 = apt-get install missing tools (as root) instead of stopping [0]
+#   BUILD    0 = use the existing target/release/examples/bench [1]
+set -u
+unset RUST_BACKTRACE
+HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(cd "$HERE/.." && pwd)"
+ALL_TESTS="ka32 ka256 close32 pipe32 idle10k static1m slowdl sse10k upload1g"
+DURATION="${DURATION:-5}"
+WORKERS="${WORKERS:-2}"
+IDLE_CONNS="${IDLE_CONNS:-10000}"
+SSE_STREAMS="${SSE_STREAMS:-10000}"
+UPLOAD_SIZE="${UPLOAD_SIZE:-1073741824}"
+SLOWDL_CLIENTS="${SLOWDL_CLIENTS:-50}"
+SLOWDL_RATE="${SLOWDL_RATE:-1M}"
+SLOWDL_SIZE="${SLOWDL_SIZE:-104857600}"
+SLOWDL_SECONDS="${SLOWDL_SECONDS:-20}"
+SLOWDL_FRESH="${SLOWDL_FRESH:-200}"
+PIN="${PIN:-0}"
+SERVER_CPU="${SERVER_CPU:-1}"
+LOAD_CPU="${LOAD_CPU:-0}"
+PORT="${PORT:-25080}"
+INSTALL="${INSTALL:-0}"
+BUILD="${BUILD:-1}"
+STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
+RESULTS="${RESULTS:-$ROOT/target/bench-results/$STAMP}"
+BIN="$ROOT/target/release/examples/bench"
+HZ="$(getconf CLK_TCK)"
+
+usage() { sed -n '2,/^set -u/{/^set -u/d;s/^# \{0,1\}//;p}' "$0"; }
+if [ "$#" -gt 0 ]; then TESTS="$*"; else TESTS="${TESTS:-$ALL_TESTS}"; fi
+for t in $TESTS; do
+  case " $ALL_TESTS " in *" $t "*) ;; *)
+    [ "$t" = -h ] || [ "$t" = --help ] || echo "unknown test: $t" >&2
+    usage >&2; exit 2 ;;
+  esac
+done
+
+# --- tools -------------------------------------------------------------------
+need=(curl python3 ss)
+for t in $TESTS; do
+  case $t in ka*|close*|pipe*) need+=(wrk) ;; static1m) need+=(wrk nginx) ;; esac
+done
+missing=()
+for tool in $(printf '%s\n' "${need[@]}" | sort -u); do
+  command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || missing+=("$tool")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  # tool -> Debian/Ubuntu package
+  pkgs=$(for m in "${missing[@]}"; do case $m in ss) echo iproute2 ;; *) echo "$m" ;; esac; done |
+    sort -u | paste -sd' ')
+  if [ "$INSTALL" = 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing: $pkgs" >&2
+    # shellcheck disable=SC2086 # one word per package
+    { apt-get update -q && apt-get install -y $pkgs; } >&2 || { echo "apt-get failed" >&2; exit 1; }
+  else
+    echo "missing: ${missing[*]}. Install them with:" >&2
+    echo "  apt-get update && apt-get install -y $pkgs" >&2
+    echo "(or rerun with INSTALL=1 as root to let this script do it)" >&2
+    exit 1
+  fi
+fi
+NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
+
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+for t in $TESTS; do
+  case $t in idle10k|sse10k)
+    n=$IDLE_CONNS; [ "$t" = sse10k ] && n=$SSE_STREAMS
+    if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((n + 1024)) ]; then
+      echo "open-file limit $(ulimit -n) is below $((n + 1024)) for $t: raise it (ulimit -Hn, limits.conf)" >&2
+      exit 1
+    fi ;;
+  esac
+done
+
+# --- build -------------------------------------------------------------------
+if [ "$BUILD" = 1 ]; then
+  echo "\$ cargo build --release --example bench" >&2
+  (cd "$ROOT" && cargo build -q --release --example bench) || { echo "build failed" >&2; exit 1; }
+fi
+[ -x "$BIN" ] || { echo "$BIN missing (build it, or BUILD=1)" >&2; exit 1; }
+mkdir -p "$RESULTS"
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/pool-bench.XXXXXX")"
+chmod 755 "$TMP"  # nginx's worker runs as another user and reads the file from here
+
+# --- helpers -----------------------------------------------------------------
+SRV_PID=""; NGX_PID=""; LOAD_PIDS=()
+cleanup() {
+  local p
+  for p in "${LOAD_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null
+  [ -n "$NGX_PID" ] && kill -QUIT "$NGX_PID" 2>/dev/null
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+srv_pfx=(); load_pfx=()
+if [ "$PIN" = 1 ]; then srv_pfx=(taskset -c "$SERVER_CPU"); load_pfx=(taskset -c "$LOAD_CPU"); fi
+
+# The exact commands, for the report (a file: some run in subshells).
+note_cmd() { local c="${*//$ROOT\//}"; echo "$c" >>"$RESULTS/commands.txt"; echo "\$ $c" >&2; }
+quoted() { local a o=(); for a in "$@"; do [[ "$a" == *" "* ]] && a="'$a'"; o+=("$a"); done; echo "${o[*]}"; }
+
+free_port() { # first port from $1 with no listener
+  local p=$1
+  while [ -n "$(ss -Htln "sport = :$p")" ]; do p=$((p + 1)); done
+  echo "$p"
+}
+
+wait_http() { # pid url -> 0 once url answers, 1 if pid died or 10 s passed
+  for _ in $(seq 100); do
+    kill -0 "$1" 2>/dev/null || return 1
+    curl -s -o /dev/null --max-time 1 "$2" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+start_server() { # test [static dir] -> sets SRV_PID, URL
+  port=$(free_port "$PORT"); PORT=$((port + 1))
+  local args=("$port" "$WORKERS"); [ $# -gt 1 ] && args+=("$2")
+  note_cmd "${srv_pfx[*]}${srv_pfx[*]:+ }target/release/examples/bench ${args[*]}"
+  "${srv_pfx[@]}" "$BIN" "${args[@]}" >"$RESULTS/$1.server.log" 2>&1 &
+  SRV_PID=$!
+  URL="http://127.0.0.1:$port"
+  wait_http "$SRV_PID" "$URL/plaintext" || { echo "!! server for $1 did not start" >&2; return 1; }
+}
+
+stop_pid() { # pid [signal]: stop a process this script started, and reap it
+  [ -z "$1" ] && return
+  kill "-${2:-TERM}" "$1" 2>/dev/null
+  for _ in $(seq 30); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$1" 2>/dev/null
+  wait "$1" 2>/dev/null
+}
+stop_server() { stop_pid "$SRV_PID"; SRV_PID=""; }
+
+ticks() { # pid... -> utime+stime in clock ticks, summed
+  local t=0 p v
+  for p in "$@"; do
+    v=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null) || v=0
+    t=$((t + ${v:-0}))
+  done
+  echo "$t"
+}
+kib() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null; } # pid field
+us_per() { awk -v d="$1" -v n="$2" -v hz="$HZ" 'BEGIN{ if (n > 0) printf "%.1f", d/hz*1e6/n; else print "-" }'; }
+mib() { awk -v k="$1" 'BEGIN{ printf "%.1f", k/1024 }'; }
+to_ms() { # wrk's "1.23ms" | "850.00us" | "2.01s" -> ms
+  awk -v v="$1" 'BEGIN{ if (v ~ /us$/) {sub(/us$/,"",v); printf "%.2f", v/1000}
+    else if (v ~ /ms$/) {sub(/ms$/,"",v); printf "%.2f", v}
+    else if (v ~ /s$/) {sub(/s$/,"",v); printf "%.0f", v*1000} else print "-" }'; }
+kv() { tr ' ' '\n' <"$1" | awk -F= -v k="$2" '$1 == k { print $2 }'; } # file key
+
+ROWS=()  # "test|server|req/s|CPU us/req|latency|memory|goal / notes"
+row() { ROWS+=("$*"); echo "  -> $*" >&2; }
+
+run_wrk() { # test out url cpu-pids... ; wrk args in WRK_ARGS -> prints "rps cpu p99 errors"
+  local t=$1 out=$2 url=$3; shift 3
+  local c0 c1 total rps p99 err
+  note_cmd "${load_pfx[*]}${load_pfx[*]:+ }wrk $(quoted "${WRK_ARGS[@]}") $url${WRK_TAIL[*]:+ }${WRK_TAIL[*]}"
+  c0=$(ticks "$@")
+  timeout $((DURATION + 30)) "${load_pfx[@]}" wrk "${WRK_ARGS[@]}" "$url" "${WRK_TAIL[@]}" >"$out" 2>&1
+  c1=$(ticks "$@")
+  total=$(awk '/requests in/ { print $1; exit }' "$out")
+  rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")
+  p99="p99 $(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")") ms"
+  # With pipelining wrk times one response per batch and prints 0 for the tail.
+  [ "$p99" = "p99 0.00 ms" ] && p99="p99 n/a (wrk: 0 when pipelining), max $(to_ms "$(awk '$1 == "Latency" { print $4; exit }' "$out")") ms"
+  p99="${p99// /_}"
+  err=$(awk '/Socket errors:/ { sub(/.*errors: */, ""); print } /Non-2xx/ { print "non-2xx " $NF }' "$out" | paste -sd' ')
+  echo "${rps:-fail} $(us_per $((c1 - c0)) "${total:-0}") $p99 ${err:-none}"
+}
+
+# --- tests -------------------------------------------------------------------
+test_wrk() { # ka32 | ka256 | close32 | pipe32
+  local t=$1 conns=32 note=""
+  WRK_ARGS=(-t1 -c32 -d"${DURATION}s" --timeout 10s --latency); WRK_TAIL=()
+  case $t in
+    ka256) conns=256; WRK_ARGS[1]=-c256 ;;
+    close32) WRK_ARGS+=(-H "Connection: close") ;;
+    pipe32) WRK_ARGS+=(-s "$HERE/pipeline.lua"); WRK_TAIL=(-- 16); note="16 requests per write; " ;;
+  esac
+  start_server "$t" || { row "$t|pool|no start||||"; stop_server; return; }
+  local rps cpu p99 err
+  read -r rps cpu p99 err <<<"$(run_wrk "$t" "$RESULTS/$t.wrk.txt" "$URL/plaintext" "$SRV_PID")"
+  local hwm; hwm=$(kib "$SRV_PID" VmHWM)
+  stop_server
+  row "$t|pool|$rps|$cpu|${p99//_/ }|peak $(mib "${hwm:-0}") MiB|${note}wrk -t1 -c$conns; socket errors: $err"
+}
+
+test_idle10k() {
+  start_server idle10k || { row "idle10k|pool|no start||||"; stop_server; return; }
+  local out="$RESULTS/idle10k.txt"
+  note_cmd "${load_pfx[*]}${load_pfx[*]:+ }python3 bench/clients.py idle $port $SRV_PID $IDLE_CONNS"
+  timeout 150 "${load_pfx[@]}" python3 "$HERE/clients.py" idle "$port" "$SRV_PID" "$IDLE_CONNS" >"$out" 2>&1
+  stop_server
+  row "idle10k|pool|||fresh p50 $(kv "$out" fresh_p50_ms) / p99 $(kv "$out" fresh_p99_ms) ms|$(kv "$out" bytes_per_conn) B/conn|held $(kv "$out" held)/$IDLE_CONNS (still $(kv "$out" held_after) after), fresh failures $(kv "$out" fresh_fail)"
+}
+
+test_static1m() {
+  local dir="$TMP/static" rps cpu p99 err
+  mkdir -p "$dir"; chmod 755 "$dir"
+  head -c 1048576 /dev/urandom >"$dir/1m.bin"; chmod 644 "$dir/1m.bin"
+  WRK_ARGS=(-t1 -c32 -d"${DURATION}s" --timeout 10s --latency); WRK_TAIL=()
+  # pool-server
+  start_server static1m "$dir" || { row "static1m|pool|no start||||"; stop_server; return; }
+  [ "$(curl -s "$URL/static/1m.bin" | cmp - "$dir/1m.bin" && echo same)" = same ] || echo "!! /static/1m.bin differs" >&2
+  read -r rps cpu p99 err <<<"$(run_wrk static1m "$RESULTS/static1m.pool.wrk.txt" "$URL/static/1m.bin" "$SRV_PID")"
+  local hwm; hwm=$(kib "$SRV_PID" VmHWM)
+  stop_server
+  row "static1m|pool|$rps|$cpu|${p99//_/ }|peak $(mib "${hwm:-0}") MiB|1 MiB file, wrk -t1 -c32; $(awk -v r="$rps" 'BEGIN{printf "%.0f", r/1024*8}') Gbit/s; socket errors: $err"
+  POOL_RPS=$rps; POOL_CPU=$cpu
+  # nginx, same file, same load: its defaults (tcp_nopush off), then with
+  # tcp_nopush on (TCP_CORK around head + sendfile, as Debian's stock config has)
+  nginx_static off "$dir"
+  nginx_static on "$dir"
+}
+
+nginx_static() { # tcp_nopush(on|off) dir
+  local nopush=$1 dir=$2 rps cpu p99 err label=nginx
+  [ "$nopush" = on ] && label="nginx nopush"
+  port=$(free_port "$PORT"); PORT=$((port + 1))
+  local ng="$TMP/nginx-$nopush"; mkdir -p "$ng/logs"
+  cat >"$ng/nginx.conf" <<EOF
+daemon off;
+master_process on;
+worker_processes 1;
+pid $ng/nginx.pid;
+error_log $ng/logs/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush $nopush;
+    keepalive_requests 1000000;
+    default_type application/octet-stream;
+    client_body_temp_path $ng/client_body;
+    proxy_temp_path $ng/proxy;
+    fastcgi_temp_path $ng/fastcgi;
+    uwsgi_temp_path $ng/uwsgi;
+    scgi_temp_path $ng/scgi;
+    server {
+        listen 127.0.0.1:$port;
+        root $dir;
+    }
+}
+EOF
+  cp "$ng/nginx.conf" "$RESULTS/static1m.nginx-nopush-$nopush.conf"
+  note_cmd "${srv_pfx[*]}${srv_pfx[*]:+ }nginx -p $ng -c $ng/nginx.conf -e $ng/logs/error.log   # config: $RESULTS/static1m.nginx-nopush-$nopush.conf"
+  "${srv_pfx[@]}" "$NGINX" -p "$ng" -c "$ng/nginx.conf" -e "$ng/logs/error.log" >"$RESULTS/static1m.nginx-$nopush.log" 2>&1 &
+  NGX_PID=$!
+  if ! wait_http "$NGX_PID" "http://127.0.0.1:$port/1m.bin"; then
+    row "static1m|$label|no start||||see $RESULTS/static1m.nginx-$nopush.log"; stop_pid "$NGX_PID" QUIT; NGX_PID=""; return
+  fi
+  local workers; workers=$(pgrep -P "$NGX_PID" | paste -sd' ')
+  # shellcheck disable=SC2086 # one word per PID
+  read -r rps cpu p99 err <<<"$(run_wrk static1m "$RESULTS/static1m.nginx-$nopush.wrk.txt" "http://127.0.0.1:$port/1m.bin" "$NGX_PID" $workers)"
+  local rss=0 w; for w in "$NGX_PID" $workers; do rss=$((rss + $(kib "$w" VmHWM))); done
+  stop_pid "$NGX_PID" QUIT; NGX_PID=""
+  row "static1m|$label|$rps|$cpu|${p99//_/ }|peak $(mib "$rss") MiB (master+worker)|sendfile on, tcp_nopush $nopush, 1 worker; pool/this: $(awk -v a="$POOL_RPS" -v b="$rps" 'BEGIN{ if (b > 0) printf "%.2fx", a/b }') req/s, $(awk -v a="$POOL_CPU" -v b="$cpu" 'BEGIN{ if (b > 0) printf "%.2fx", a/b }') CPU/req; socket errors: $err"
+}
+
+test_slowdl() {
+  local saved=$WORKERS; WORKERS=2
+  start_server slowdl || { WORKERS=$saved; row "slowdl|pool|no start||||"; stop_server; return; }
+  WORKERS=$saved
+  sleep 0.5
+  local base; base=$(kib "$SRV_PID" VmRSS)
+  local dl="$URL/download?size=$SLOWDL_SIZE" i
+  note_cmd "${load_pfx[*]}${load_pfx[*]:+ }curl -s -o /dev/null --limit-rate $SLOWDL_RATE '$dl'   # x$SLOWDL_CLIENTS, killed after ${SLOWDL_SECONDS}s"
+  LOAD_PIDS=()
+  for i in $(seq "$SLOWDL_CLIENTS"); do
+    timeout $((SLOWDL_SECONDS + 10)) "${load_pfx[@]}" curl -s -o /dev/null --limit-rate "$SLOWDL_RATE" "$dl" &
+    LOAD_PIDS+=($!)
+  done
+  # bytes the clients have acknowledged, over the server-side download sockets,
+  # and the kernel's send-queue bytes for them (skmem w: not in the server's RSS)
+  acked() { ss -Htnim state established "sport = :$port" | awk '
+    { for (i = 1; i <= NF; i++) {
+        if ($i ~ /^bytes_acked:/) { split($i, kv, ":"); s += kv[2]; n++ }
+        if ($i ~ /^skmem:/) { if (match($i, /,w[0-9]+/)) w += substr($i, RSTART + 2, RLENGTH - 2) } } }
+    END { print s+0, n+0, w+0 }'; }
+  sleep 2
+  local a0 s0 sent s1 conns wq
+  read -r a0 _ _ <<<"$(acked)"; s0=$(date +%s.%N)
+  local out="$RESULTS/slowdl.txt" c0 c1
+  c0=$(ticks "$SRV_PID")
+  note_cmd "${load_pfx[*]}${load_pfx[*]:+ }python3 bench/clients.py fresh $port $SLOWDL_FRESH $((SLOWDL_SECONDS - 3))"
+  timeout $((SLOWDL_SECONDS + 30)) "${load_pfx[@]}" python3 "$HERE/clients.py" fresh "$port" "$SLOWDL_FRESH" $((SLOWDL_SECONDS - 3)) >"$out" 2>&1
+  c1=$(ticks "$SRV_PID")
+  read -r sent conns wq <<<"$(acked)"; s1=$(date +%s.%N)
+  local hwm rss; hwm=$(kib "$SRV_PID" VmHWM); rss=$(kib "$SRV_PID" VmRSS)
+  for i in "${LOAD_PIDS[@]}"; do kill "$i" 2>/dev/null; done
+  for i in "${LOAD_PIDS[@]}"; do wait "$i" 2>/dev/null; done
+  LOAD_PIDS=()
+  local after=ok; [ "$(curl -s --max-time 3 "$URL/plaintext")" = "Hello, World!" ] || after="NOT serving after"
+  stop_server
+  local growth=$((hwm - base)) goal=$((SLOWDL_CLIENTS * 256))
+  echo "base_kib=$base hwm_kib=$hwm rss_end_kib=$rss acked0=$a0 acked1=$sent t0=$s0 t1=$s1 conns=$conns kernel_wmem_queued=$wq cpu_ticks=$((c1 - c0))" >>"$out"
+  local rate; rate=$(awk -v a="$a0" -v b="$sent" -v t0="$s0" -v t1="$s1" -v n="$SLOWDL_CLIENTS" 'BEGIN{ printf "%.2f", (b-a)/n/(t1-t0)/1048576 }')
+  row "slowdl|pool (2 workers)|||fresh p50 $(kv "$out" fresh_p50_ms) / p99 $(kv "$out" fresh_p99_ms) ms (max $(kv "$out" fresh_max_ms), $(kv "$out" fresh_fail) failed of $SLOWDL_FRESH)|peak growth $(mib "$growth") MiB (base $(mib "$base"))|$SLOWDL_CLIENTS x curl --limit-rate $SLOWDL_RATE for ${SLOWDL_SECONDS}s, $conns conns at the end, $rate MiB/s per client (steady state), $(mib $((wq / 1024))) MiB queued in the kernel's send buffers (not RSS), server CPU $(awk -v t=$((c1 - c0)) -v hz="$HZ" -v a="$s0" -v b="$s1" 'BEGIN{ printf "%.0f%%", t/hz/(b-a)*100 }'); goals: growth < $(mib "$goal") MiB $( [ "$growth" -lt "$goal" ] && echo met || echo MISSED), p99 < 50 ms $(awk -v p="$(kv "$out" fresh_p99_ms)" 'BEGIN{ print (p != "nan" && p < 50) ? "met" : "MISSED" }'); $after"
+}
+
+test_sse10k() {
+  start_server sse10k || { row "sse10k|pool|no start||||"; stop_server; return; }
+  local out="$RESULTS/sse10k.txt"
+  note_cmd "${load_pfx[*]}${load_pfx[*]:+ }python3 bench/clients.py sse $port $SRV_PID $SSE_STREAMS"
+  timeout 150 "${load_pfx[@]}" python3 "$HERE/clients.py" sse "$port" "$SRV_PID" "$SSE_STREAMS" >"$out" 2>&1
+  stop_server
+  local per all; per=$(kv "$out" bytes_per_stream); all=$(kv "$out" all_reached_ms)
+  row "sse10k|pool|||broadcast reached all in ${all:-?} ms (answer after $(kv "$out" answer_ms) ms)|$per B/stream|held $(kv "$out" held)/$SSE_STREAMS, broadcast answered $(kv "$out" broadcast_answer), reached $(kv "$out" reached); goals: <= 4096 B/stream $(awk -v p="$per" 'BEGIN{ print (p != "" && p != "nan" && p <= 4096) ? "met" : "MISSED" }'), < 1000 ms $(awk -v p="$all" 'BEGIN{ print (p != "" && p != "nan" && p < 1000) ? "met" : "MISSED" }')"
+}
+
+test_upload1g() {
+  start_server upload1g || { row "upload1g|pool|no start||||"; stop_server; return; }
+  sleep 0.5
+  local base out="$RESULTS/upload1g.txt" t0 t1 c0 c1
+  base=$(kib "$SRV_PID" VmRSS)
+  note_cmd "head -c $UPLOAD_SIZE /dev/zero | ${load_pfx[*]}${load_pfx[*]:+ }curl -s -T - -H 'Expect:' -X POST $URL/upload"
+  c0=$(ticks "$SRV_PID"); t0=$(date +%s.%N)
+  head -c "$UPLOAD_SIZE" /dev/zero | timeout 300 "${load_pfx[@]}" curl -s -T - -H 'Expect:' -X POST "$URL/upload" >"$out" 2>&1
+  t1=$(date +%s.%N); c1=$(ticks "$SRV_PID")
+  local hwm; hwm=$(kib "$SRV_PID" VmHWM)
+  stop_server
+  local answer; answer=$(tr -d '\n' <"$out")
+  local growth=$((hwm - base))
+  row "upload1g|pool|||$(awk -v a="$t0" -v b="$t1" -v n="$UPLOAD_SIZE" 'BEGIN{ printf "%.1f s, %.0f MiB/s", b-a, n/(b-a)/1048576 }')|peak growth $(mib "$growth") MiB (base $(mib "$base"))|chunked, answered ${answer:-nothing} ($( [ "$answer" = "$UPLOAD_SIZE" ] && echo right || echo WRONG) length), server CPU $(us_per $((c1 - c0)) 1 | awk '{ printf "%.2f s", $1/1e6 }'); goal < 16 MiB $( [ "$growth" -lt 16384 ] && echo met || echo MISSED)"
+}
+
+# --- run ---------------------------------------------------------------------
+for t in $TESTS; do
+  echo "== $t" >&2
+  case $t in
+    ka32|ka256|close32|pipe32) test_wrk "$t" ;;
+    *) "test_$t" ;;
+  esac
+done
+
+commit="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+[ -n "$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null)" ] && commit="$commit+dirty"
+{
+  echo "Run $(date -u '+%Y-%m-%d %H:%M UTC'), commit $commit, $(nproc) CPUs ($(uname -r)), PIN=$PIN, ${DURATION}s per wrk test, $WORKERS workers (slowdl: 2); raw output in $RESULTS"
+  echo
+  echo "| test | server | req/s | server CPU µs/req | latency | memory | notes |"
+  echo "|---|---|---:|---:|---|---|---|"
+  for r in "${ROWS[@]}"; do echo "| ${r//|/ | } |"; done
+  echo
+  echo "Commands:"
+  echo
+  echo '```sh'
+  cat "$RESULTS/commands.txt"
+  echo '```'
+} | tee "$RESULTS/table.md"
