@@ -501,6 +501,7 @@ impl Conn {
                 Step::Blocked if self.unsent() > 0 => {}
                 Step::Blocked => return Pumped::Blocked,
                 Step::NeedsWorker => return Pumped::NeedsWorker,
+                Step::LeaveToLoop => return Pumped::Yield,
                 Step::Waiting => return Pumped::Waiting,
                 Step::Done { close } => {
                     self.outgoing = None;
@@ -762,8 +763,18 @@ impl Conn {
     /// that makes progress restarts the write timeout: it bounds a pause, not
     /// the whole transfer.
     fn flush(&mut self, now: Instant) -> io::Result<bool> {
+        let more = self.outgoing.as_ref().is_some_and(Outgoing::is_file);
         while self.written < self.write_buf.len() {
-            match self.stream.write(&self.write_buf[self.written..]) {
+            let pending = &self.write_buf[self.written..];
+            let sent = if more {
+                // The head of a file response: the kernel holds it for the
+                // file's first bytes instead of sending a small segment.
+                rustix::net::send(&self.stream, pending, rustix::net::SendFlags::MORE)
+                    .map_err(io::Error::from)
+            } else {
+                self.stream.write(pending)
+            };
+            match sent {
                 Ok(0) => {
                     self.broken = true;
                     return Err(io::ErrorKind::WriteZero.into());

@@ -26,6 +26,8 @@ pub(crate) enum Step {
     Blocked,
     /// The next window must be read on a worker.
     NeedsWorker,
+    /// A file: the loop sends it, so the worker can go.
+    LeaveToLoop,
     /// Nothing to send until a producer wakes the loop.
     Waiting,
     /// The body is complete; `close` when the connection cannot go on (a
@@ -78,6 +80,12 @@ impl Outgoing {
         })
     }
 
+    /// A file comes next: a head ahead of it should wait for it (`MSG_MORE`),
+    /// so both go out in full segments.
+    pub(crate) fn is_file(&self) -> bool {
+        matches!(self.source, Source::File { .. })
+    }
+
     pub(crate) fn stream(&self) -> Option<&BodyStream> {
         match &self.source {
             Source::Stream(stream) => Some(stream),
@@ -101,9 +109,9 @@ impl Outgoing {
             Source::Reader(reader) => {
                 read_window(reader, self.framing, &mut self.owed, out, window)
             }
-            Source::File { file, offset } => {
-                send_file(file, offset, &mut self.owed, socket, out, window)
-            }
+            // The page cache serves a file without blocking: no worker needed.
+            Source::File { .. } if on_worker => Step::LeaveToLoop,
+            Source::File { file, offset } => send_file(file, offset, &mut self.owed, socket, out),
             Source::Stream(stream) => {
                 let frame = match self.framing {
                     Framing::Chunked => encode::chunk,
@@ -254,15 +262,18 @@ fn check_exhausted(reader: &mut Box<dyn Read + Send>) -> Step {
     }
 }
 
-/// Sends up to a window of the file straight from the page cache, once the
-/// head ahead of it is out.
+/// Bytes of a file one `sendfile` may move: they cost no memory of ours,
+/// so this only bounds one connection's turn in the loop.
+const FILE_CHUNK: usize = 1024 * 1024;
+
+/// Sends up to [`FILE_CHUNK`] of the file straight from the page cache,
+/// once the head ahead of it is out.
 fn send_file(
     file: &File,
     offset: &mut u64,
     owed: &mut u64,
     socket: &mut TcpStream,
     out: &mut Vec<u8>,
-    window: usize,
 ) -> Step {
     if !out.is_empty() {
         // The head (or a previous window) must go first.
@@ -271,7 +282,7 @@ fn send_file(
     if *owed == 0 {
         return Step::Done { close: false };
     }
-    let count = usize::try_from(*owed).map_or(window, |owed| owed.min(window));
+    let count = usize::try_from(*owed).map_or(FILE_CHUNK, |owed| owed.min(FILE_CHUNK));
     match sendfile(socket, file, offset, count, out) {
         Ok(0) => {
             log::error!("a file being sent ended {owed} bytes early (truncated on disk?)");
