@@ -114,3 +114,33 @@ fn a_quiet_event_stream_gets_keep_alive_comments() {
     // Two comment lines, each in a chunk of its own.
     read_until(&mut stream, b":\n\n\r\n3\r\n:\n\n", &mut seen);
 }
+
+/// At shutdown an open stream is ended cleanly: its last chunk arrives
+/// before the connection closes, so the client sees a complete body.
+#[test]
+fn shutdown_ends_open_streams_with_their_last_chunk() {
+    let senders: Arc<Mutex<Vec<EventSender>>> = Arc::default();
+    let registry = Arc::clone(&senders);
+    let server = serve(move |b| {
+        b.handler(move |_| {
+            let (sender, stream) = sse::channel();
+            registry.lock().unwrap().push(sender);
+            stream.into_response()
+        })
+    });
+    let mut client = server.client();
+    client.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    let deadline = Instant::now() + IO_TIMEOUT;
+    while senders.lock().unwrap().is_empty() {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    senders.lock().unwrap()[0]
+        .send(Event::data("last"))
+        .unwrap();
+    server.shutdown().expect("shuts down");
+    let response = client.response();
+    assert_eq!(response.text(), "data: last\n\n");
+    client.assert_closed();
+    assert!(senders.lock().unwrap()[0].is_closed());
+}

@@ -221,3 +221,15 @@ fn forms_and_rejections_that_name_the_field() {
 fn serde_json_value() -> std::collections::BTreeMap<&'static str, &'static str> {
     [("user", "ann"), ("age", "old")].into_iter().collect()
 }
+
+#[route("GET /file")]
+fn missing_file() -> std::io::Result<Response> {
+    Response::file(std::fs::File::open("/nonexistent/pool-server-file")?)
+}
+
+/// A handler can use `?` on I/O: a missing file is 404.
+#[test]
+fn io_errors_answer_with_their_status() {
+    let client = TestClient::new(Server::builder().routes(routes![missing_file])).unwrap();
+    assert_eq!(client.get("/file").send().status(), StatusCode::NOT_FOUND);
+}

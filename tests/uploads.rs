@@ -158,11 +158,17 @@ fn a_client_that_leaves_mid_upload_leaves_no_file() {
 
 #[test]
 fn a_body_that_cannot_be_stored_gets_a_500_and_the_server_goes_on() {
-    let server = serve(|b| {
-        b.body_buffer_size(1024)
-            .temp_dir("/nonexistent/pool-server-spool")
-            .handler(digest)
-    });
+    // A missing directory is refused by build()...
+    let missing = pool_server::Server::builder()
+        .bind("127.0.0.1:0")
+        .temp_dir("/nonexistent/pool-server-spool")
+        .build();
+    assert!(missing.is_err_and(|err| err.is_config()));
+    // ...so take away a directory that was there: files cannot be made.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_owned();
+    let server = serve(move |b| b.body_buffer_size(1024).temp_dir(path).handler(digest));
+    drop(dir);
     let mut client = server.client();
     client.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n");
     client.send(&body(5000));

@@ -115,6 +115,14 @@ impl Limits {
         if self.queue_capacity == 0 {
             return Err(Error::config("queue_capacity must be at least 1"));
         }
+        if let Some(dir) = &self.temp_dir {
+            if !dir.is_dir() {
+                return Err(Error::config(format!(
+                    "temp_dir {} is not a directory; create it or choose another",
+                    dir.display()
+                )));
+            }
+        }
         if self.write_window == 0 {
             return Err(Error::config("write_window must be at least 1 byte"));
         }

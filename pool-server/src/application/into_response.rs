@@ -115,6 +115,20 @@ impl IntoResponse for crate::stream::BodyStream {
     }
 }
 
+/// An I/O error from a handler (`io::Result<T>` with `?`): 404 for a file
+/// that is not there, 403 for one it may not read, else 500; each logged.
+impl IntoResponse for std::io::Error {
+    fn into_response(self) -> Response {
+        let status = match self.kind() {
+            std::io::ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            std::io::ErrorKind::PermissionDenied => StatusCode::FORBIDDEN,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        log::error!("a handler failed with an I/O error: {self}; answering {status}");
+        Response::bare_error(status, status.canonical_reason().unwrap_or("error"))
+    }
+}
+
 impl IntoResponse for StatusCode {
     fn into_response(self) -> Response {
         Response::status_only(self)

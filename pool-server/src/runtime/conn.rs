@@ -242,8 +242,10 @@ impl Conn {
                 return self.discard(cx.scratch);
             }
             if cx.draining && self.outgoing.as_ref().is_some_and(|o| o.stream().is_some()) {
-                // A stream may never end by itself: end it cleanly now.
+                // A stream may never end by itself: end it cleanly now, and
+                // send that end before anything closes the connection.
                 self.end_body();
+                continue;
             }
             if self.outgoing.is_some() {
                 match self.pump(cx.limits.write_window, false, cx.now, LOOP_WINDOWS) {

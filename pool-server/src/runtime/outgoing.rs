@@ -143,6 +143,16 @@ impl Outgoing {
     /// Ends the body as its framing wants; for a stream, stops taking from
     /// its producers (used at shutdown).
     pub(crate) fn end(&mut self, out: &mut Vec<u8>) -> Step {
+        if let Source::Stream(stream) = &self.source {
+            // What the producers sent before the end still goes out.
+            let frame = match self.framing {
+                Framing::Chunked => encode::chunk,
+                _ => plain,
+            };
+            if stream.pull(out, usize::MAX, frame) == Pulled::Overflowed {
+                return Step::Failed;
+            }
+        }
         match self.framing {
             Framing::Chunked => {
                 out.extend_from_slice(encode::LAST_CHUNK);
