@@ -10,7 +10,7 @@ use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use pool_server::sse::{self, Event, EventSender};
+use pool_server::sse::{self, Event, EventSender, EventStream};
 use pool_server::{IntoResponse, Response};
 
 use support::{serve, IO_TIMEOUT};
@@ -93,19 +93,27 @@ fn a_broadcast_reaches_hundreds_of_streams_held_by_two_workers() {
     }
 }
 
-#[test]
-fn a_quiet_event_stream_gets_keep_alive_comments() {
+/// A server whose every request opens a stream, shaped by `shape`; the
+/// senders are kept in the list it returns.
+fn stream_server(
+    shape: fn(EventStream) -> EventStream,
+) -> (support::Serve, Arc<Mutex<Vec<EventSender>>>) {
     let senders: Arc<Mutex<Vec<EventSender>>> = Arc::default();
     let registry = Arc::clone(&senders);
     let server = serve(move |b| {
         b.handler(move |_| {
             let (sender, stream) = sse::channel();
             registry.lock().unwrap().push(sender);
-            stream
-                .keep_alive(Some(Duration::from_millis(100)))
-                .into_response()
+            shape(stream).into_response()
         })
     });
+    (server, senders)
+}
+
+#[test]
+fn a_quiet_event_stream_gets_keep_alive_comments() {
+    let (server, _senders) =
+        stream_server(|stream| stream.keep_alive(Some(Duration::from_millis(100))));
     let mut stream = support::connect(server.addr());
     std::io::Write::write_all(&mut stream, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
     let mut seen = Vec::new();
@@ -119,15 +127,7 @@ fn a_quiet_event_stream_gets_keep_alive_comments() {
 /// before the connection closes, so the client sees a complete body.
 #[test]
 fn shutdown_ends_open_streams_with_their_last_chunk() {
-    let senders: Arc<Mutex<Vec<EventSender>>> = Arc::default();
-    let registry = Arc::clone(&senders);
-    let server = serve(move |b| {
-        b.handler(move |_| {
-            let (sender, stream) = sse::channel();
-            registry.lock().unwrap().push(sender);
-            stream.into_response()
-        })
-    });
+    let (server, senders) = stream_server(|stream| stream);
     let mut client = server.client();
     client.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     let deadline = Instant::now() + IO_TIMEOUT;

@@ -113,10 +113,7 @@ impl Outgoing {
             Source::File { .. } if on_worker => Step::LeaveToLoop,
             Source::File { file, offset } => send_file(file, offset, &mut self.owed, socket, out),
             Source::Stream(stream) => {
-                let frame = match self.framing {
-                    Framing::Chunked => encode::chunk,
-                    _ => plain,
-                };
+                let frame = frame_for(self.framing);
                 let before = out.len();
                 let pulled = stream.pull(out, window, frame);
                 if out.len() > before {
@@ -145,11 +142,7 @@ impl Outgoing {
     pub(crate) fn end(&mut self, out: &mut Vec<u8>) -> Step {
         if let Source::Stream(stream) = &self.source {
             // What the producers sent before the end still goes out.
-            let frame = match self.framing {
-                Framing::Chunked => encode::chunk,
-                _ => plain,
-            };
-            if stream.pull(out, usize::MAX, frame) == Pulled::Overflowed {
+            if stream.pull(out, usize::MAX, frame_for(self.framing)) == Pulled::Overflowed {
                 return Step::Failed;
             }
         }
@@ -172,16 +165,17 @@ impl Outgoing {
         let Some((_, bytes)) = stream.heartbeat_every() else {
             return;
         };
-        match self.framing {
-            Framing::Chunked => encode::chunk(out, bytes),
-            _ => out.extend_from_slice(bytes),
-        }
+        frame_for(self.framing)(out, bytes);
         self.last_sent = now;
     }
 }
 
-fn plain(out: &mut Vec<u8>, data: &[u8]) {
-    out.extend_from_slice(data);
+/// How a piece of a stream goes into the write buffer.
+fn frame_for(framing: Framing) -> fn(&mut Vec<u8>, &[u8]) {
+    match framing {
+        Framing::Chunked => encode::chunk,
+        _ => |out, data| out.extend_from_slice(data),
+    }
 }
 
 /// One read from a reader, framed in place: no copy between the reader
