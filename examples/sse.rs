@@ -23,9 +23,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use pool_server::sse::{self, Event, EventSender, EventStream};
 use pool_server::{route, routes, Response, Server, State};
 
-/// The streams open now. In an `Arc` because the ticker thread needs it too,
-/// and `Builder::state` keeps the value it is given.
-type Clients = Arc<Mutex<Vec<EventSender>>>;
+/// The streams open now, shared with the ticker thread through
+/// `Builder::shared_state`.
+type Clients = Mutex<Vec<EventSender>>;
 
 const PAGE: &str = r#"<!DOCTYPE html>
 <html lang="en">
@@ -116,7 +116,7 @@ fn plural(n: usize) -> &'static str {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
 
-    let clients = Clients::default();
+    let clients = Arc::new(Clients::default());
     let ticker = Arc::clone(&clients);
     // Detached: it ends with the process once `run` returns.
     thread::Builder::new()
@@ -126,7 +126,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = Server::builder()
         .bind("127.0.0.1:7878")
         .workers(2)
-        .state(clients)
+        .shared_state(clients)
         .routes(routes![index, events])
         .build()?;
     println!("open http://{}/ in a browser", server.local_addr());

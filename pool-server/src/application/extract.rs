@@ -188,11 +188,11 @@ struct StateEntry {
 }
 
 impl States {
-    pub(crate) fn insert<T: Send + Sync + 'static>(&mut self, value: T) {
+    pub(crate) fn insert<T: Send + Sync + 'static>(&mut self, value: Arc<T>) {
         self.entries.push(StateEntry {
             type_id: TypeId::of::<T>(),
             type_name: std::any::type_name::<T>(),
-            value: Arc::new(value),
+            value,
         });
     }
 

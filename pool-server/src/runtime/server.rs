@@ -242,6 +242,14 @@ impl Builder {
     /// makes [`build`](Self::build) fail). It is shared by every worker, so
     /// wrap what changes in a `Mutex`, an `RwLock` or an atomic.
     pub fn state<T: Send + Sync + 'static>(mut self, value: T) -> Builder {
+        self.states.insert(Arc::new(value));
+        self
+    }
+
+    /// Registers a state the program keeps a handle to, such as the list
+    /// of event senders a background thread broadcasts to; routes read it
+    /// as [`State<T>`](crate::State), as with [`state`](Self::state).
+    pub fn shared_state<T: Send + Sync + 'static>(mut self, value: Arc<T>) -> Builder {
         self.states.insert(value);
         self
     }

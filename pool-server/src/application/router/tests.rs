@@ -316,12 +316,12 @@ fn state_is_checked_at_build() {
     );
 
     let mut states = States::default();
-    states.insert(7u32);
+    states.insert(std::sync::Arc::new(7u32));
     assert!(Router::new(vec![with_needs("app::counter")], states, Vec::new(), None).is_ok());
 
     let mut twice = States::default();
-    twice.insert(1u8);
-    twice.insert(2u8);
+    twice.insert(std::sync::Arc::new(1u8));
+    twice.insert(std::sync::Arc::new(2u8));
     let err = Router::new(Vec::new(), twice, Vec::new(), None).unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -468,7 +468,7 @@ fn dispatch_parses_params_and_answers_errors() {
 fn without_routes_everything_goes_to_the_fallback() {
     let fallback: Box<Handler> = Box::new(|req: &Request| Response::text(req.method().to_string()));
     let mut states = States::default();
-    states.insert(1u8);
+    states.insert(std::sync::Arc::new(1u8));
     let router = Router::new(Vec::new(), states, Vec::new(), Some(fallback)).unwrap();
     for (method, target) in [(Method::OPTIONS, "*"), (GET, "/"), (Method::PUT, "/x")] {
         let response = router.dispatch(&request(method.clone(), target));
