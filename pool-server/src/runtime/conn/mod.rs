@@ -11,19 +11,16 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use http::{Method, Version};
 use mio::net::TcpStream;
 
-use super::outgoing::{Outgoing, Step};
+use super::outgoing::Outgoing;
 use super::spool::Spool;
 use crate::application::{middleware, Handler};
 use crate::config::Limits;
-use crate::protocol::body::{BodyDecoder, BodyKind};
-use crate::protocol::encode::{self, Framing, Persist};
+use crate::protocol::body::BodyDecoder;
+use crate::protocol::encode;
 use crate::protocol::error::RequestError;
-use crate::protocol::parse::{find_head_end, head_too_large, parse_head};
 use crate::request::BodyMemory;
-use crate::response::Body;
 use crate::{Request, Response};
 
 /// Requests framed ahead of their answers on one connection; more stay
@@ -38,10 +35,11 @@ const LINGER_BYTES: usize = 256 * 1024;
 /// Buffers larger than this are released when a connection goes idle, so an
 /// idle connection costs a few hundred bytes whatever it carried before.
 const KEEP_BUFFER: usize = 16 * 1024;
-/// Windows of a body one turn may move before it lets the others run: on a
-/// worker (a job), and in the loop (one connection's turn).
-const WORKER_WINDOWS: usize = 16;
-const LOOP_WINDOWS: usize = 4;
+
+mod framing;
+mod respond;
+
+use respond::{Pumped, LOOP_WINDOWS, WORKER_WINDOWS};
 
 pub(crate) struct Conn {
     stream: TcpStream,
@@ -166,20 +164,6 @@ pub(crate) struct WorkerCx<'a> {
     pub(crate) write_window: usize,
     /// Makes what a stream's producers call to wake the connection `key`.
     pub(crate) waker_for: &'a dyn Fn(usize) -> Box<dyn Fn() + Send + Sync>,
-}
-
-/// How far [`Conn::pump`] got with the body in progress.
-enum Pumped {
-    /// No body is in progress (any more).
-    Finished,
-    /// The socket takes no more now.
-    Blocked,
-    /// The next window needs a worker.
-    NeedsWorker,
-    /// The body's producer has nothing now.
-    Waiting,
-    /// The turn's windows are used up; more could go.
-    Yield,
 }
 
 /// What the event loop lends [`Conn::advance`].
@@ -420,131 +404,6 @@ impl Conn {
         self.since = now;
     }
 
-    /// Encodes the head of `response` (and its body when it is in memory),
-    /// and keeps any other body as the one in progress. Returns whether the
-    /// connection stays open after it.
-    fn start_response(
-        &mut self,
-        mut response: Response,
-        request: &Request,
-        keep: bool,
-        cx: &WorkerCx<'_>,
-    ) -> bool {
-        let head_only = request.method == Method::HEAD;
-        let persist = |keep| match (keep, request.version) {
-            (false, _) => Persist::Close,
-            (true, Version::HTTP_10) => Persist::KeepAlive10,
-            (true, _) => Persist::KeepAlive,
-        };
-        let framing = match response.take_body() {
-            Body::Full(bytes) => {
-                response.set_body(bytes);
-                encode::response(&mut self.write_buf, &response, head_only, persist(keep));
-                return keep;
-            }
-            body => (
-                match &body {
-                    Body::Reader { len: Some(n), .. } => Framing::Length(*n),
-                    Body::File { len, .. } => Framing::Length(*len),
-                    _ if request.version == Version::HTTP_11 => Framing::Chunked,
-                    // RFC 9112 §6.3: an HTTP/1.0 client knows no chunked
-                    // coding; the body ends with the connection.
-                    _ => Framing::UntilClose,
-                },
-                body,
-            ),
-        };
-        let (framing, body) = framing;
-        let keep = keep && framing != Framing::UntilClose;
-        let now = Instant::now();
-        if encode::head(
-            &mut self.write_buf,
-            &response,
-            head_only,
-            persist(keep),
-            framing,
-        ) {
-            self.outgoing = Outgoing::new(body, framing, now);
-            if let Some(stream) = self.outgoing.as_ref().and_then(Outgoing::stream) {
-                stream.set_notify((cx.waker_for)(self.key));
-            }
-        }
-        keep
-    }
-
-    /// Sends the body in progress as far as it goes without blocking, for at
-    /// most `windows` windows. On a worker, it also reads from a reader.
-    fn pump(&mut self, window: usize, on_worker: bool, now: Instant, windows: usize) -> Pumped {
-        let mut windows = windows;
-        loop {
-            if self.unsent() > 0 {
-                match self.flush(now) {
-                    Ok(true) => {}
-                    Ok(false) | Err(_) => return Pumped::Blocked,
-                }
-            }
-            let Some(outgoing) = self.outgoing.as_mut() else {
-                return Pumped::Finished;
-            };
-            if windows == 0 {
-                return Pumped::Yield;
-            }
-            windows -= 1;
-            let is_stream = outgoing.stream().is_some();
-            let step = outgoing.step(
-                &mut self.write_buf,
-                &mut self.stream,
-                window,
-                on_worker,
-                now,
-            );
-            match step {
-                Step::Progress => {}
-                Step::Blocked if self.unsent() > 0 => {}
-                Step::Blocked => return Pumped::Blocked,
-                Step::NeedsWorker => return Pumped::NeedsWorker,
-                Step::LeaveToLoop => return Pumped::Yield,
-                Step::Waiting => return Pumped::Waiting,
-                Step::Done { close } => {
-                    self.outgoing = None;
-                    if close {
-                        self.stop_reading();
-                    }
-                }
-                Step::Failed => {
-                    // A stream's client that fell behind is not reading:
-                    // drop it at once. Otherwise send what is buffered, then
-                    // close without the end of the body.
-                    self.broken = is_stream;
-                    self.outgoing = None;
-                    self.stop_reading();
-                }
-            }
-        }
-    }
-
-    /// Ends the body in progress where it stands, as its framing says.
-    fn end_body(&mut self) {
-        if let Some(mut outgoing) = self.outgoing.take() {
-            let step = outgoing.end(&mut self.write_buf);
-            if step != (Step::Done { close: false }) {
-                self.stop_reading();
-            }
-        }
-    }
-
-    /// While a stream waits for its producer, the only thing to learn from
-    /// the client is that it has gone; what else it sends waits in
-    /// `read_buf` (up to a head's size) for after the stream.
-    fn watch_for_eof(&mut self, cx: &mut LoopCx<'_>) -> Next {
-        while self.maybe_readable && self.read_buf.len() <= cx.limits.max_head_size {
-            if self.fill(cx.scratch).is_err() || self.peer_closed {
-                return Next::Close;
-            }
-        }
-        Next::Wait
-    }
-
     /// Encoded response bytes not yet written.
     fn unsent(&self) -> usize {
         self.write_buf.len() - self.written
@@ -596,169 +455,6 @@ impl Conn {
                 Err(e) => return Err(e),
             }
         }
-    }
-
-    /// Frames the requests `read_buf` holds, up to [`MAX_PIPELINE`].
-    fn frame(&mut self, cx: &LoopCx<'_>) {
-        self.unframed = false;
-        let mut buf = mem::take(&mut self.read_buf);
-        let mut pos = 0;
-        loop {
-            let (used, more) = self.frame_one(&buf[pos..], cx);
-            pos += used;
-            if !more {
-                break;
-            }
-            if self.ready.len() >= MAX_PIPELINE {
-                self.unframed = true;
-                break;
-            }
-        }
-        buf.drain(..pos);
-        self.read_buf = buf;
-        if self.peer_closed && !matches!(self.reading, Reading::Done) {
-            // EOF: answer what is complete; an unfinished request is abandoned.
-            self.reading = Reading::Done;
-            self.read_buf.clear();
-        }
-    }
-
-    /// Advances the reading state over `input`. Returns the bytes used, and
-    /// whether framing can go on (false when it needs more input or is done).
-    fn frame_one(&mut self, input: &[u8], cx: &LoopCx<'_>) -> (usize, bool) {
-        let (limits, now) = (cx.limits, cx.now);
-        match &mut self.reading {
-            Reading::Done => (0, false),
-            Reading::Idle => {
-                // RFC 9112 §2.2: ignore empty lines before a request line.
-                let blank = input
-                    .iter()
-                    .take_while(|&&b| b == b'\r' || b == b'\n')
-                    .count();
-                if blank == input.len() {
-                    return (blank, false);
-                }
-                self.fresh = false;
-                self.reading = Reading::Head {
-                    started: now,
-                    scanned: 0,
-                };
-                (blank, true)
-            }
-            Reading::Head { scanned, .. } => {
-                let Some(end) = find_head_end(input, scanned.saturating_sub(3)) else {
-                    *scanned = input.len();
-                    if input.len() > limits.max_head_size {
-                        self.refuse(head_too_large(input, limits.max_head_size));
-                    }
-                    return (0, false);
-                };
-                if end > limits.max_head_size {
-                    self.refuse(head_too_large(&input[..end], limits.max_head_size));
-                    return (0, false);
-                }
-                let head = match parse_head(&input[..end], limits, self.peer_addr) {
-                    Ok(head) => head,
-                    Err(err) => {
-                        self.refuse(err);
-                        return (0, false);
-                    }
-                };
-                let (decoder, expected) = match head.body {
-                    BodyKind::Empty => {
-                        self.finish(head.request, head.keep_alive);
-                        return (end, true);
-                    }
-                    BodyKind::Length(n) => (BodyDecoder::length(n), Some(n)),
-                    BodyKind::Chunked => (BodyDecoder::chunked(), None),
-                };
-                let body = match Spool::new(expected, limits) {
-                    Ok(spool) => spool,
-                    Err(err) => {
-                        self.refuse(err);
-                        return (0, false);
-                    }
-                };
-                self.reading = Reading::Body {
-                    request: Box::new(head.request),
-                    keep_alive: head.keep_alive,
-                    decoder,
-                    body,
-                    last_progress: now,
-                    continue_due: head.expects_continue,
-                };
-                (end, true)
-            }
-            Reading::Body {
-                decoder,
-                body,
-                last_progress,
-                continue_due,
-                ..
-            } => {
-                let decoded = decoder
-                    .decode(
-                        input,
-                        body.staging(),
-                        limits.max_body_size as u64,
-                        limits.max_head_size,
-                    )
-                    .and_then(|decoded| {
-                        body.settle(limits, cx.memory)?;
-                        Ok(decoded)
-                    });
-                let decoded = match decoded {
-                    Ok(decoded) => decoded,
-                    Err(err) => {
-                        self.refuse(err);
-                        return (0, false);
-                    }
-                };
-                if decoded.consumed > 0 {
-                    *last_progress = now;
-                    // The client sent the body without waiting: no 100 needed.
-                    *continue_due = false;
-                }
-                if !decoded.done {
-                    return (decoded.consumed, false);
-                }
-                let Reading::Body {
-                    mut request,
-                    keep_alive,
-                    body,
-                    ..
-                } = mem::replace(&mut self.reading, Reading::Idle)
-                else {
-                    unreachable!("matched Body above");
-                };
-                match body.finish() {
-                    Ok(body) => request.body = body,
-                    Err(err) => {
-                        self.refuse(err);
-                        return (0, false);
-                    }
-                }
-                self.finish(*request, keep_alive);
-                (decoded.consumed, true)
-            }
-        }
-    }
-
-    fn finish(&mut self, request: Request, keep_alive: bool) {
-        self.ready.push(Exchange {
-            request,
-            keep_alive,
-        });
-        self.reading = if keep_alive {
-            Reading::Idle
-        } else {
-            Reading::Done
-        };
-    }
-
-    fn refuse(&mut self, err: RequestError) {
-        self.refusal = Some(err);
-        self.reading = Reading::Done;
     }
 
     /// Writes pending output; `Ok(true)` once all of it is out. Every write

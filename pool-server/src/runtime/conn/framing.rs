@@ -1,0 +1,177 @@
+//! Turning the bytes a connection has read into complete requests: heads
+//! parsed, bodies decoded (and spooled), pipelined requests queued, bad
+//! ones refused.
+
+use std::mem;
+
+use super::{Conn, Exchange, LoopCx, Reading, MAX_PIPELINE};
+use crate::protocol::body::{BodyDecoder, BodyKind};
+use crate::protocol::error::RequestError;
+use crate::protocol::parse::{find_head_end, head_too_large, parse_head};
+use crate::runtime::spool::Spool;
+use crate::Request;
+
+impl Conn {
+    /// Frames the requests `read_buf` holds, up to [`MAX_PIPELINE`].
+    pub(super) fn frame(&mut self, cx: &LoopCx<'_>) {
+        self.unframed = false;
+        let mut buf = mem::take(&mut self.read_buf);
+        let mut pos = 0;
+        loop {
+            let (used, more) = self.frame_one(&buf[pos..], cx);
+            pos += used;
+            if !more {
+                break;
+            }
+            if self.ready.len() >= MAX_PIPELINE {
+                self.unframed = true;
+                break;
+            }
+        }
+        buf.drain(..pos);
+        self.read_buf = buf;
+        if self.peer_closed && !matches!(self.reading, Reading::Done) {
+            // EOF: answer what is complete; an unfinished request is abandoned.
+            self.reading = Reading::Done;
+            self.read_buf.clear();
+        }
+    }
+
+    /// Advances the reading state over `input`. Returns the bytes used, and
+    /// whether framing can go on (false when it needs more input or is done).
+    fn frame_one(&mut self, input: &[u8], cx: &LoopCx<'_>) -> (usize, bool) {
+        let (limits, now) = (cx.limits, cx.now);
+        match &mut self.reading {
+            Reading::Done => (0, false),
+            Reading::Idle => {
+                // RFC 9112 §2.2: ignore empty lines before a request line.
+                let blank = input
+                    .iter()
+                    .take_while(|&&b| b == b'\r' || b == b'\n')
+                    .count();
+                if blank == input.len() {
+                    return (blank, false);
+                }
+                self.fresh = false;
+                self.reading = Reading::Head {
+                    started: now,
+                    scanned: 0,
+                };
+                (blank, true)
+            }
+            Reading::Head { scanned, .. } => {
+                let Some(end) = find_head_end(input, scanned.saturating_sub(3)) else {
+                    *scanned = input.len();
+                    if input.len() > limits.max_head_size {
+                        self.refuse(head_too_large(input, limits.max_head_size));
+                    }
+                    return (0, false);
+                };
+                if end > limits.max_head_size {
+                    self.refuse(head_too_large(&input[..end], limits.max_head_size));
+                    return (0, false);
+                }
+                let head = match parse_head(&input[..end], limits, self.peer_addr) {
+                    Ok(head) => head,
+                    Err(err) => {
+                        self.refuse(err);
+                        return (0, false);
+                    }
+                };
+                let (decoder, expected) = match head.body {
+                    BodyKind::Empty => {
+                        self.finish(head.request, head.keep_alive);
+                        return (end, true);
+                    }
+                    BodyKind::Length(n) => (BodyDecoder::length(n), Some(n)),
+                    BodyKind::Chunked => (BodyDecoder::chunked(), None),
+                };
+                let body = match Spool::new(expected, limits) {
+                    Ok(spool) => spool,
+                    Err(err) => {
+                        self.refuse(err);
+                        return (0, false);
+                    }
+                };
+                self.reading = Reading::Body {
+                    request: Box::new(head.request),
+                    keep_alive: head.keep_alive,
+                    decoder,
+                    body,
+                    last_progress: now,
+                    continue_due: head.expects_continue,
+                };
+                (end, true)
+            }
+            Reading::Body {
+                decoder,
+                body,
+                last_progress,
+                continue_due,
+                ..
+            } => {
+                let decoded = decoder
+                    .decode(
+                        input,
+                        body.staging(),
+                        limits.max_body_size as u64,
+                        limits.max_head_size,
+                    )
+                    .and_then(|decoded| {
+                        body.settle(limits, cx.memory)?;
+                        Ok(decoded)
+                    });
+                let decoded = match decoded {
+                    Ok(decoded) => decoded,
+                    Err(err) => {
+                        self.refuse(err);
+                        return (0, false);
+                    }
+                };
+                if decoded.consumed > 0 {
+                    *last_progress = now;
+                    // The client sent the body without waiting: no 100 needed.
+                    *continue_due = false;
+                }
+                if !decoded.done {
+                    return (decoded.consumed, false);
+                }
+                let Reading::Body {
+                    mut request,
+                    keep_alive,
+                    body,
+                    ..
+                } = mem::replace(&mut self.reading, Reading::Idle)
+                else {
+                    unreachable!("matched Body above");
+                };
+                match body.finish() {
+                    Ok(body) => request.body = body,
+                    Err(err) => {
+                        self.refuse(err);
+                        return (0, false);
+                    }
+                }
+                self.finish(*request, keep_alive);
+                (decoded.consumed, true)
+            }
+        }
+    }
+
+    fn finish(&mut self, request: Request, keep_alive: bool) {
+        self.ready.push(Exchange {
+            request,
+            keep_alive,
+        });
+        self.reading = if keep_alive {
+            Reading::Idle
+        } else {
+            Reading::Done
+        };
+    }
+
+    fn refuse(&mut self, err: RequestError) {
+        self.refusal = Some(err);
+        self.reading = Reading::Done;
+    }
+}

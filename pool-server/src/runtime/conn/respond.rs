@@ -1,0 +1,164 @@
+//! Sending a response whose body is not in memory: encoding its head,
+//! then moving its body a window at a time, on a worker or in the loop.
+
+use std::time::Instant;
+
+use http::{Method, Version};
+
+use super::{Conn, LoopCx, Next, WorkerCx};
+use crate::protocol::encode::{self, Framing, Persist};
+use crate::response::Body;
+use crate::runtime::outgoing::{Outgoing, Step};
+use crate::{Request, Response};
+
+/// Windows of a body one turn may move before it lets the others run: on a
+/// worker (a job), and in the loop (one connection's turn).
+pub(super) const WORKER_WINDOWS: usize = 16;
+pub(super) const LOOP_WINDOWS: usize = 4;
+
+/// How far [`Conn::pump`] got with the body in progress.
+pub(super) enum Pumped {
+    /// No body is in progress (any more).
+    Finished,
+    /// The socket takes no more now.
+    Blocked,
+    /// The next window needs a worker.
+    NeedsWorker,
+    /// The body's producer has nothing now.
+    Waiting,
+    /// The turn's windows are used up; more could go.
+    Yield,
+}
+
+impl Conn {
+    /// Encodes the head of `response` (and its body when it is in memory),
+    /// and keeps any other body as the one in progress. Returns whether the
+    /// connection stays open after it.
+    pub(super) fn start_response(
+        &mut self,
+        mut response: Response,
+        request: &Request,
+        keep: bool,
+        cx: &WorkerCx<'_>,
+    ) -> bool {
+        let head_only = request.method == Method::HEAD;
+        let persist = |keep| match (keep, request.version) {
+            (false, _) => Persist::Close,
+            (true, Version::HTTP_10) => Persist::KeepAlive10,
+            (true, _) => Persist::KeepAlive,
+        };
+        let framing = match response.take_body() {
+            Body::Full(bytes) => {
+                response.set_body(bytes);
+                encode::response(&mut self.write_buf, &response, head_only, persist(keep));
+                return keep;
+            }
+            body => (
+                match &body {
+                    Body::Reader { len: Some(n), .. } => Framing::Length(*n),
+                    Body::File { len, .. } => Framing::Length(*len),
+                    _ if request.version == Version::HTTP_11 => Framing::Chunked,
+                    // RFC 9112 §6.3: an HTTP/1.0 client knows no chunked
+                    // coding; the body ends with the connection.
+                    _ => Framing::UntilClose,
+                },
+                body,
+            ),
+        };
+        let (framing, body) = framing;
+        let keep = keep && framing != Framing::UntilClose;
+        let now = Instant::now();
+        if encode::head(
+            &mut self.write_buf,
+            &response,
+            head_only,
+            persist(keep),
+            framing,
+        ) {
+            self.outgoing = Outgoing::new(body, framing, now);
+            if let Some(stream) = self.outgoing.as_ref().and_then(Outgoing::stream) {
+                stream.set_notify((cx.waker_for)(self.key));
+            }
+        }
+        keep
+    }
+
+    /// Sends the body in progress as far as it goes without blocking, for at
+    /// most `windows` windows. On a worker, it also reads from a reader.
+    pub(super) fn pump(
+        &mut self,
+        window: usize,
+        on_worker: bool,
+        now: Instant,
+        windows: usize,
+    ) -> Pumped {
+        let mut windows = windows;
+        loop {
+            if self.unsent() > 0 {
+                match self.flush(now) {
+                    Ok(true) => {}
+                    Ok(false) | Err(_) => return Pumped::Blocked,
+                }
+            }
+            let Some(outgoing) = self.outgoing.as_mut() else {
+                return Pumped::Finished;
+            };
+            if windows == 0 {
+                return Pumped::Yield;
+            }
+            windows -= 1;
+            let is_stream = outgoing.stream().is_some();
+            let step = outgoing.step(
+                &mut self.write_buf,
+                &mut self.stream,
+                window,
+                on_worker,
+                now,
+            );
+            match step {
+                Step::Progress => {}
+                Step::Blocked if self.unsent() > 0 => {}
+                Step::Blocked => return Pumped::Blocked,
+                Step::NeedsWorker => return Pumped::NeedsWorker,
+                Step::LeaveToLoop => return Pumped::Yield,
+                Step::Waiting => return Pumped::Waiting,
+                Step::Done { close } => {
+                    self.outgoing = None;
+                    if close {
+                        self.stop_reading();
+                    }
+                }
+                Step::Failed => {
+                    // A stream's client that fell behind is not reading:
+                    // drop it at once. Otherwise send what is buffered, then
+                    // close without the end of the body.
+                    self.broken = is_stream;
+                    self.outgoing = None;
+                    self.stop_reading();
+                }
+            }
+        }
+    }
+
+    /// Ends the body in progress where it stands, as its framing says.
+    pub(super) fn end_body(&mut self) {
+        if let Some(mut outgoing) = self.outgoing.take() {
+            let step = outgoing.end(&mut self.write_buf);
+            if step != (Step::Done { close: false }) {
+                self.stop_reading();
+            }
+        }
+    }
+
+    /// While a stream waits for its producer, the only thing to learn from
+    /// the client is that it has gone; what else it sends waits in
+    /// `read_buf` (up to a head's size) for after the stream.
+    pub(super) fn watch_for_eof(&mut self, cx: &mut LoopCx<'_>) -> Next {
+        while self.maybe_readable && self.read_buf.len() <= cx.limits.max_head_size {
+            if self.fill(cx.scratch).is_err() || self.peer_closed {
+                return Next::Close;
+            }
+        }
+        Next::Wait
+    }
+}
