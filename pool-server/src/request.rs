@@ -3,7 +3,7 @@
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -29,6 +29,8 @@ pub struct Request {
     pub(crate) headers: HeaderMap,
     pub(crate) body: Body,
     pub(crate) peer_addr: SocketAddr,
+    /// The client and scheme a trusted proxy forwarded for, if any.
+    pub(crate) forwarded: Option<(IpAddr, Option<String>)>,
 }
 
 /// Where a request body is kept.
@@ -215,9 +217,28 @@ impl Request {
         })
     }
 
-    /// The address of the client (the TCP peer).
+    /// The address of the TCP peer: the client, or the proxy in front.
     pub fn peer_addr(&self) -> SocketAddr {
         self.peer_addr
+    }
+
+    /// The client's address: the one a trusted proxy forwarded for
+    /// (`Forwarded` or `X-Forwarded-For`, see
+    /// [`Builder::trusted_proxies`](crate::Builder::trusted_proxies)), else
+    /// the peer's.
+    pub fn client_addr(&self) -> IpAddr {
+        self.forwarded
+            .as_ref()
+            .map_or(self.peer_addr.ip(), |(addr, _)| *addr)
+    }
+
+    /// The scheme the client used: `https` when a trusted proxy said so
+    /// (`proto=` or `X-Forwarded-Proto`), else `http`.
+    pub fn scheme(&self) -> &str {
+        match &self.forwarded {
+            Some((_, Some(scheme))) => scheme,
+            _ => "http",
+        }
     }
 }
 

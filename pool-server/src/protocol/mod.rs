@@ -6,4 +6,5 @@ pub(crate) mod body;
 pub(crate) mod date;
 pub(crate) mod encode;
 pub(crate) mod error;
+pub(crate) mod forwarded;
 pub(crate) mod parse;

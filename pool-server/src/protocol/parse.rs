@@ -114,6 +114,7 @@ pub(crate) fn parse_head(
             headers,
             body: Body::empty(),
             peer_addr,
+            forwarded: None,
         },
         body,
         keep_alive,

@@ -25,6 +25,7 @@ use super::pool::ThreadPool;
 use super::signals::ShutdownSignals;
 use crate::application::Handler;
 use crate::config::Limits;
+use crate::protocol::forwarded::TrustedProxies;
 use crate::request::BodyMemory;
 use crate::Error;
 
@@ -40,6 +41,7 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// What the loop shares with workers and with the [`ServerHandle`](crate::ServerHandle).
 pub(crate) struct Shared {
     pub(crate) handler: Box<Handler>,
+    proxies: TrustedProxies,
     limits: Limits,
     /// Set once shutdown begins: responses then close their connections.
     draining: AtomicBool,
@@ -118,6 +120,7 @@ impl Dispatched {
             };
             conn.serve(&WorkerCx {
                 handler: &*shared.handler,
+                proxies: &shared.proxies,
                 draining: &shared.draining,
                 write_window: shared.limits.write_window,
                 waker_for: &waker_for,
@@ -184,6 +187,7 @@ impl EventLoop {
         workers: usize,
         limits: Limits,
         handler: Box<Handler>,
+        proxies: TrustedProxies,
     ) -> Result<(EventLoop, Arc<Shared>), Error> {
         listener
             .set_nonblocking(true)
@@ -199,6 +203,7 @@ impl EventLoop {
         let (tx, back) = mpsc::channel();
         let shared = Arc::new(Shared {
             handler,
+            proxies,
             limits,
             draining: AtomicBool::new(false),
             stop: AtomicBool::new(false),

@@ -14,6 +14,7 @@ use crate::application::middleware::{self, Middleware};
 use crate::application::router::{Route, Router, Routes};
 use crate::application::Handler;
 use crate::config::Limits;
+use crate::protocol::forwarded::TrustedProxies;
 use crate::{Error, Request, Response};
 
 /// An HTTP/1.1 server, bound and ready: [`run`](Self::run) it in this thread
@@ -53,6 +54,7 @@ pub struct Builder {
     signals: bool,
     layers: Vec<Box<dyn Middleware>>,
     error_body: Option<Box<Renderer>>,
+    proxies: Vec<String>,
 }
 
 impl Server {
@@ -69,6 +71,7 @@ impl Server {
             signals: true,
             layers: Vec::new(),
             error_body: None,
+            proxies: Vec::new(),
         }
     }
 
@@ -181,6 +184,23 @@ impl Builder {
         render: impl Fn(http::StatusCode, &str) -> Response + Send + Sync + 'static,
     ) -> Builder {
         self.error_body = Some(Box::new(render));
+        self
+    }
+
+    /// The proxies (addresses such as `"10.0.0.7"` or networks such as
+    /// `"10.0.0.0/8"`, `"::1"`) whose `Forwarded` or `X-Forwarded-For` and
+    /// `X-Forwarded-Proto` fields are believed. For a request from one of
+    /// them, [`Request::client_addr`] is the rightmost forwarded address
+    /// that is not itself a trusted proxy, and [`Request::scheme`] what the
+    /// proxy said; from any other peer those fields are ignored, since
+    /// anyone can send them. [`Request::peer_addr`] stays the socket's
+    /// address. An entry that does not parse fails [`build`](Self::build).
+    pub fn trusted_proxies<I, S>(mut self, proxies: I) -> Builder
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.proxies.extend(proxies.into_iter().map(Into::into));
         self
     }
 
@@ -372,6 +392,7 @@ impl Builder {
         self.limits.validate()?;
         let App {
             handler,
+            proxies,
             limits,
             addrs,
             signals,
@@ -379,7 +400,7 @@ impl Builder {
         let addrs = addrs.map_err(Error::bind)?;
         let listener = StdListener::bind(&addrs[..]).map_err(Error::bind)?;
         let local_addr = listener.local_addr().map_err(Error::bind)?;
-        let (event_loop, shared) = EventLoop::new(listener, workers, limits, handler)?;
+        let (event_loop, shared) = EventLoop::new(listener, workers, limits, handler, proxies)?;
         Ok(Server {
             event_loop,
             shared,
@@ -406,7 +427,13 @@ impl Builder {
             let router = Router::new(self.routes, self.states, mounts, self.handler)?;
             Box::new(move |request: &Request| router.dispatch(request))
         };
+        let proxies = self
+            .proxies
+            .iter()
+            .map(|text| text.parse().map_err(Error::config))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(App {
+            proxies: TrustedProxies::new(proxies),
             handler: if self.layers.is_empty() && self.error_body.is_none() {
                 endpoint
             } else {
@@ -423,6 +450,7 @@ impl Builder {
 /// What [`Builder::into_app`] makes of the settings.
 pub(crate) struct App {
     pub(crate) handler: Box<Handler>,
+    pub(crate) proxies: TrustedProxies,
     pub(crate) limits: Limits,
     addrs: Result<Vec<SocketAddr>, std::io::Error>,
     signals: bool,

@@ -35,6 +35,7 @@ use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH};
 use http::{Method, StatusCode, Version};
 
 use crate::application::{middleware, Handler};
+use crate::protocol::forwarded::TrustedProxies;
 use crate::request::{Body as RequestBody, MemoryCharge};
 use crate::response::Body;
 use crate::stream::{BodyStream, Pulled};
@@ -44,6 +45,7 @@ use crate::{Builder, Error, Request, Response};
 /// thread. The builder's address, workers and limits play no part.
 pub struct TestClient {
     handler: Box<Handler>,
+    proxies: TrustedProxies,
 }
 
 impl TestClient {
@@ -53,8 +55,10 @@ impl TestClient {
     /// The configuration errors of [`Builder::build`]: clashing routes, a
     /// missing state, a bad mount.
     pub fn new(builder: Builder) -> Result<TestClient, Error> {
+        let app = builder.into_app()?;
         Ok(TestClient {
-            handler: builder.into_app()?.handler,
+            handler: app.handler,
+            proxies: app.proxies,
         })
     }
 
@@ -167,7 +171,7 @@ impl TestRequest<'_> {
         if !self.body.is_empty() && !headers.contains_key(CONTENT_LENGTH) {
             headers.insert(CONTENT_LENGTH, HeaderValue::from(self.body.len()));
         }
-        let request = Request {
+        let mut request = Request {
             method: self.method,
             query_start: self.target.find('?'),
             target: self.target,
@@ -178,7 +182,9 @@ impl TestRequest<'_> {
                 _charge: MemoryCharge::none(),
             },
             peer_addr: self.peer_addr,
+            forwarded: None,
         };
+        self.client.proxies.apply(&mut request);
         let handler = &self.client.handler;
         let mut response = panic::catch_unwind(AssertUnwindSafe(|| handler(&request)))
             .unwrap_or_else(|panic| middleware::panicked(&request, &panic));

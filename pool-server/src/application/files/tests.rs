@@ -30,6 +30,7 @@ fn request(method: Method, target: &str, fields: &[(&str, &str)]) -> Request {
         headers,
         body: crate::request::Body::empty(),
         peer_addr: SocketAddr::from(([127, 0, 0, 1], 1)),
+        forwarded: None,
     }
 }
 

@@ -70,6 +70,7 @@ fn request(method: Method, target: &str) -> Request {
         headers: HeaderMap::new(),
         body: crate::request::Body::empty(),
         peer_addr: SocketAddr::from(([127, 0, 0, 1], 1)),
+        forwarded: None,
     }
 }
 

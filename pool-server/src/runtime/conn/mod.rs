@@ -20,6 +20,7 @@ use crate::config::Limits;
 use crate::protocol::body::BodyDecoder;
 use crate::protocol::encode;
 use crate::protocol::error::RequestError;
+use crate::protocol::forwarded::TrustedProxies;
 use crate::request::BodyMemory;
 use crate::{Request, Response};
 
@@ -159,6 +160,7 @@ pub(crate) enum Next {
 /// What a worker lends [`Conn::serve`].
 pub(crate) struct WorkerCx<'a> {
     pub(crate) handler: &'a Handler,
+    pub(crate) proxies: &'a TrustedProxies,
     /// Shutdown has begun: responses close their connections.
     pub(crate) draining: &'a AtomicBool,
     pub(crate) write_window: usize,
@@ -379,12 +381,13 @@ impl Conn {
                 }
             }
             let Some(Exchange {
-                request,
+                mut request,
                 keep_alive,
             }) = self.ready.pop()
             else {
                 break;
             };
+            cx.proxies.apply(&mut request);
             let (response, handler_ok) = call(cx.handler, &request);
             // Read after the handler ran: a shutdown may have begun meanwhile.
             let draining = cx.draining.load(Ordering::Acquire);
