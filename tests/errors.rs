@@ -333,3 +333,40 @@ fn a_client_still_sending_a_refused_body_reads_the_whole_413() {
     assert!(response.connection_has("close"), "{response:?}");
     client.assert_closed();
 }
+
+/// Issue 8: the answers the loop makes by itself can have a body and type
+/// chosen at build time; the 503 keeps its `Retry-After`.
+#[test]
+fn refusals_can_have_a_fixed_body() {
+    let server = serve(|b| {
+        b.max_body_size(10)
+            .refusal_body(
+                pool_server::StatusCode::PAYLOAD_TOO_LARGE,
+                "application/json",
+                r#"{"error":"too large"}"#,
+            )
+            .handler(echo_path)
+    });
+    let response = assert_rejected(
+        &server,
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n",
+        413,
+    );
+    assert_eq!(response.header("content-type"), Some("application/json"));
+    assert_eq!(response.text(), r#"{"error":"too large"}"#);
+    // Others keep their plain-text default.
+    let other = assert_rejected(&server, b"GET / HTTP/1.1\r\n\r\n", 400);
+    assert_eq!(other.text(), "missing Host header\n");
+
+    for status in [
+        pool_server::StatusCode::NOT_FOUND,
+        pool_server::StatusCode::OK,
+    ] {
+        let err = pool_server::Server::builder()
+            .bind("127.0.0.1:0")
+            .refusal_body(status, "text/plain", "x")
+            .build()
+            .expect_err("the loop never makes that status");
+        assert!(err.is_config(), "{err:?}");
+    }
+}

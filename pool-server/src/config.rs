@@ -4,6 +4,11 @@
 //! named on each constant is what a client that crosses it receives.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::{HeaderValue, CONTENT_TYPE};
+use http::StatusCode;
 use std::time::Duration;
 
 use crate::Error;
@@ -76,6 +81,29 @@ pub(crate) struct Limits {
     pub(crate) queue_capacity: usize,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) write_window: usize,
+    pub(crate) refusal_bodies: RefusalBodies,
+}
+
+/// The bodies a service chose for the answers the event loop makes by
+/// itself (it runs no user code), by status.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RefusalBodies(Arc<Vec<(StatusCode, HeaderValue, Bytes)>>);
+
+impl RefusalBodies {
+    /// Sets the body for `status`, replacing an earlier one.
+    pub(crate) fn set(&mut self, status: StatusCode, content_type: HeaderValue, body: Bytes) {
+        let bodies = Arc::make_mut(&mut self.0);
+        bodies.retain(|(s, _, _)| *s != status);
+        bodies.push((status, content_type, body));
+    }
+
+    /// The response for `status`, when one was set.
+    pub(crate) fn get(&self, status: StatusCode) -> Option<crate::Response> {
+        let (_, content_type, body) = self.0.iter().find(|(s, _, _)| *s == status)?;
+        let mut res = crate::Response::bytes(body.clone()).with_status(status);
+        res.headers_mut().insert(CONTENT_TYPE, content_type.clone());
+        Some(res)
+    }
 }
 
 impl Default for Limits {
@@ -95,6 +123,7 @@ impl Default for Limits {
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             write_window: DEFAULT_WRITE_WINDOW,
+            refusal_bodies: RefusalBodies::default(),
         }
     }
 }

@@ -5,6 +5,7 @@ use http::StatusCode;
 
 use super::date::append_date;
 use super::error::RequestError;
+use crate::config::RefusalBodies;
 use crate::Response;
 
 /// What the `Connection` header of a response says.
@@ -166,18 +167,27 @@ fn declared_length(headers: &HeaderMap) -> Option<u64> {
 }
 
 /// Appends the response to a refused request; the connection closes after it.
-pub(crate) fn refusal(out: &mut Vec<u8>, err: RequestError) {
-    let mut message = err.to_string();
-    message.push('\n');
-    let res = Response::text(message).with_status(err.status());
+pub(crate) fn refusal(out: &mut Vec<u8>, err: RequestError, bodies: &RefusalBodies) {
+    let res = match bodies.get(err.status()) {
+        Some(res) => res,
+        None => {
+            let mut message = err.to_string();
+            message.push('\n');
+            Response::text(message).with_status(err.status())
+        }
+    };
     response(out, &res, false, Persist::Close);
 }
 
 /// Appends the 503 the event loop sends when every worker is busy and the
 /// queue is full; `Retry-After` asks the client to come back in a second.
-pub(crate) fn overloaded(out: &mut Vec<u8>) {
-    let res = Response::text("server busy, retry later\n")
-        .with_status(StatusCode::SERVICE_UNAVAILABLE)
+pub(crate) fn overloaded(out: &mut Vec<u8>, bodies: &RefusalBodies) {
+    let res = bodies
+        .get(StatusCode::SERVICE_UNAVAILABLE)
+        .unwrap_or_else(|| {
+            Response::text("server busy, retry later\n")
+                .with_status(StatusCode::SERVICE_UNAVAILABLE)
+        })
         .with_header("retry-after", "1");
     response(out, &res, false, Persist::Close);
 }
@@ -296,9 +306,30 @@ mod tests {
     }
 
     #[test]
+    fn a_chosen_503_body_keeps_retry_after() {
+        let mut bodies = RefusalBodies::default();
+        bodies.set(
+            StatusCode::SERVICE_UNAVAILABLE,
+            http::HeaderValue::from_static("application/json"),
+            bytes::Bytes::from_static(b"{}"),
+        );
+        let mut out = Vec::new();
+        overloaded(&mut out, &bodies);
+        let text = without_date(&String::from_utf8(out).unwrap());
+        assert_eq!(
+            text,
+            "HTTP/1.1 503 Service Unavailable\ncontent-type: application/json\nretry-after: 1\ncontent-length: 2\nconnection: close\n\n{}"
+        );
+    }
+
+    #[test]
     fn refusals_close_and_say_why() {
         let mut out = Vec::new();
-        refusal(&mut out, RequestError::BodyTooLarge);
+        refusal(
+            &mut out,
+            RequestError::BodyTooLarge,
+            &RefusalBodies::default(),
+        );
         let text = String::from_utf8(out).unwrap();
         assert!(
             text.starts_with("HTTP/1.1 413 Payload Too Large\r\n"),

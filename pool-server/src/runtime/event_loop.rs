@@ -121,6 +121,7 @@ impl Dispatched {
             conn.serve(&WorkerCx {
                 handler: &*shared.handler,
                 proxies: &shared.proxies,
+                refusal_bodies: &shared.limits.refusal_bodies,
                 draining: &shared.draining,
                 write_window: shared.limits.write_window,
                 waker_for: &waker_for,
@@ -558,7 +559,7 @@ impl EventLoop {
         // a 503, written once without waiting, rather than a bare close.
         while let Ok(back) = self.back.try_recv() {
             if let Back::Unserved(mut conn) = back {
-                conn.refuse_at_exit();
+                conn.refuse_at_exit(&self.shared.limits.refusal_bodies);
             }
         }
     }

@@ -55,6 +55,8 @@ pub struct Builder {
     layers: Vec<Box<dyn Middleware>>,
     error_body: Option<Box<Renderer>>,
     proxies: Vec<String>,
+    /// A `refusal_body` that cannot be used, reported by `build()`.
+    refusal_error: Option<String>,
 }
 
 impl Server {
@@ -72,6 +74,7 @@ impl Server {
             layers: Vec::new(),
             error_body: None,
             proxies: Vec::new(),
+            refusal_error: None,
         }
     }
 
@@ -201,6 +204,45 @@ impl Builder {
         S: Into<String>,
     {
         self.proxies.extend(proxies.into_iter().map(Into::into));
+        self
+    }
+
+    /// The body and content type of an answer the event loop makes by
+    /// itself, where no user code runs: 400 for an unreadable request, 408,
+    /// 413, 414, 417, 431, 500 and 507 (a body that could not be stored),
+    /// 501, 503 (load shedding, which keeps its `Retry-After`) and 505. By
+    /// default each says what went wrong in plain text. Another status fails
+    /// [`build`](Self::build), as does a content type that is no valid header
+    /// value.
+    ///
+    /// ```
+    /// use pool_server::{Server, StatusCode};
+    ///
+    /// let builder = Server::builder()
+    ///     .refusal_body(StatusCode::SERVICE_UNAVAILABLE, "application/json", r#"{"error":"busy"}"#)
+    ///     .refusal_body(StatusCode::PAYLOAD_TOO_LARGE, "application/json", r#"{"error":"too large"}"#);
+    /// # drop(builder);
+    /// ```
+    pub fn refusal_body(
+        mut self,
+        status: http::StatusCode,
+        content_type: &str,
+        body: impl Into<bytes::Bytes>,
+    ) -> Builder {
+        const LOOP_MADE: [u16; 11] = [400, 408, 413, 414, 417, 431, 500, 501, 503, 505, 507];
+        if !LOOP_MADE.contains(&status.as_u16()) {
+            self.refusal_error = Some(format!(
+                "refusal_body({status}): the event loop never answers that status itself"
+            ));
+        }
+        match http::HeaderValue::try_from(content_type) {
+            Ok(value) => self.limits.refusal_bodies.set(status, value, body.into()),
+            Err(_) => {
+                self.refusal_error = Some(format!(
+                    "refusal_body({status}): {content_type:?} is not a valid content type"
+                ));
+            }
+        }
         self
     }
 
@@ -390,6 +432,9 @@ impl Builder {
             None => thread::available_parallelism().map_or(1, usize::from),
         };
         self.limits.validate()?;
+        if let Some(why) = &self.refusal_error {
+            return Err(Error::config(why.clone()));
+        }
         let App {
             handler,
             proxies,

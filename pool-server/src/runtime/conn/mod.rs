@@ -16,7 +16,7 @@ use mio::net::TcpStream;
 use super::outgoing::Outgoing;
 use super::spool::Spool;
 use crate::application::{middleware, Handler};
-use crate::config::Limits;
+use crate::config::{Limits, RefusalBodies};
 use crate::protocol::body::BodyDecoder;
 use crate::protocol::encode;
 use crate::protocol::error::RequestError;
@@ -161,6 +161,8 @@ pub(crate) enum Next {
 pub(crate) struct WorkerCx<'a> {
     pub(crate) handler: &'a Handler,
     pub(crate) proxies: &'a TrustedProxies,
+    /// Bodies for the refusals a worker finds queued (after pipelined answers).
+    pub(crate) refusal_bodies: &'a RefusalBodies,
     /// Shutdown has begun: responses close their connections.
     pub(crate) draining: &'a AtomicBool,
     pub(crate) write_window: usize,
@@ -249,7 +251,7 @@ impl Conn {
                 return Next::Dispatch;
             }
             if let Some(err) = self.refusal.take() {
-                self.answer_refusal(err);
+                self.answer_refusal(err, &cx.limits.refusal_bodies);
                 continue;
             }
             if let Reading::Body { continue_due, .. } = &mut self.reading {
@@ -354,7 +356,7 @@ impl Conn {
         self.ready.clear();
         self.refusal = None;
         self.reading = Reading::Done;
-        encode::overloaded(&mut self.write_buf);
+        encode::overloaded(&mut self.write_buf, &cx.limits.refusal_bodies);
         self.closing = true;
         self.advance(cx)
     }
@@ -398,7 +400,7 @@ impl Conn {
         }
         if !self.closing && self.ready.len() == 0 && self.outgoing.is_none() {
             if let Some(err) = self.refusal.take() {
-                self.answer_refusal(err);
+                self.answer_refusal(err, cx.refusal_bodies);
             }
         }
         // Either the output stalled or the connection goes idle: both clocks start now.
@@ -414,14 +416,14 @@ impl Conn {
 
     /// The server is gone: answer 503 with one write that does not wait, and
     /// let the connection close.
-    pub(crate) fn refuse_at_exit(&mut self) {
+    pub(crate) fn refuse_at_exit(&mut self, bodies: &RefusalBodies) {
         self.ready.clear();
-        encode::overloaded(&mut self.write_buf);
+        encode::overloaded(&mut self.write_buf, bodies);
         let _ = self.flush(Instant::now());
     }
 
-    fn answer_refusal(&mut self, err: RequestError) {
-        encode::refusal(&mut self.write_buf, err);
+    fn answer_refusal(&mut self, err: RequestError, bodies: &RefusalBodies) {
+        encode::refusal(&mut self.write_buf, err, bodies);
         self.closing = true;
         self.refused = true;
     }
