@@ -118,7 +118,7 @@ pub use crate::application::files;
 pub use crate::application::into_response::IntoResponse;
 pub use crate::application::middleware::{Middleware, Next};
 pub use crate::application::router::Routes;
-pub use crate::application::{access_log, sse};
+pub use crate::application::{access_log, compression, sse};
 pub use crate::error::Error;
 pub use crate::request::{BodyReader, Request};
 pub use crate::response::Response;

@@ -4,6 +4,7 @@
 //! threads or bytes on the wire.
 
 pub mod access_log;
+pub mod compression;
 pub(crate) mod error_body;
 pub(crate) mod extract;
 pub mod files;
