@@ -21,6 +21,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 
 use super::conn::{Conn, LoopCx, Next, WorkerCx};
+use super::metrics::{ConnState, Metrics};
 use super::pool::ThreadPool;
 use super::signals::ShutdownSignals;
 use crate::application::Handler;
@@ -54,6 +55,7 @@ pub(crate) struct Shared {
     woken: AtomicBool,
     /// Connections whose body stream has news from its producers.
     stream_news: Mutex<Vec<usize>>,
+    pub(crate) metrics: Metrics,
 }
 
 /// A connection coming back from the pool.
@@ -112,6 +114,9 @@ struct Dispatched {
 impl Dispatched {
     fn run(mut self) {
         self.serving = true;
+        let metrics = &self.shared.metrics;
+        metrics.queued.fetch_sub(1, Ordering::Relaxed);
+        metrics.busy_workers.fetch_add(1, Ordering::Relaxed);
         if let Some(conn) = self.conn.as_mut() {
             let shared = &self.shared;
             let waker_for = |key| -> Box<dyn Fn() + Send + Sync> {
@@ -127,6 +132,10 @@ impl Dispatched {
                 waker_for: &waker_for,
             });
         }
+        self.shared
+            .metrics
+            .busy_workers
+            .fetch_sub(1, Ordering::Relaxed);
         if let Some(conn) = self.conn.take() {
             self.shared.give_back(Back::Served(conn));
         }
@@ -135,6 +144,10 @@ impl Dispatched {
 
 impl Drop for Dispatched {
     fn drop(&mut self) {
+        if !self.serving {
+            // Counted as queued when dispatched; it never started.
+            self.shared.metrics.queued.fetch_sub(1, Ordering::Relaxed);
+        }
         if let Some(conn) = self.conn.take() {
             let back = if self.serving {
                 Back::Failed(conn)
@@ -200,7 +213,8 @@ impl EventLoop {
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)
             .map_err(|err| Error::io("cannot poll the listener", err))?;
-        let pool = ThreadPool::with_capacity(workers, limits.queue_capacity)?;
+        let queue_capacity = limits.queue_capacity;
+        let pool = ThreadPool::with_capacity(workers, queue_capacity)?;
         let (tx, back) = mpsc::channel();
         let shared = Arc::new(Shared {
             handler,
@@ -212,6 +226,7 @@ impl EventLoop {
             waker,
             woken: AtomicBool::new(false),
             stream_news: Mutex::new(Vec::new()),
+            metrics: Metrics::new(workers, queue_capacity),
         });
         let event_loop = EventLoop {
             poll,
@@ -469,7 +484,9 @@ impl EventLoop {
             now,
             draining: self.drain_deadline.is_some(),
         };
-        match step(conn, &mut cx) {
+        let next = step(conn, &mut cx);
+        self.shared.metrics.take(&mut conn.tally);
+        match next {
             Next::Wait => {}
             Next::Again => self.again.push(key),
             Next::Close => self.close(key),
@@ -492,6 +509,7 @@ impl EventLoop {
             shared: Arc::clone(&self.shared),
             serving: false,
         };
+        self.shared.metrics.queued.fetch_add(1, Ordering::Relaxed);
         // On failure the job is dropped here, and `Dispatched::drop` sends the
         // connection back as `Unserved`, to be answered 503 by this loop.
         let _ = self.pool.execute(move || job.run());
@@ -507,6 +525,15 @@ impl EventLoop {
     }
 
     fn expire(&mut self, now: Instant) {
+        let mut states = [0usize; 5];
+        for (_, slot) in self.conns.iter() {
+            let state = match slot {
+                Slot::Home(conn) => conn.state(),
+                Slot::Away { .. } => ConnState::Dispatched,
+            };
+            states[state as usize] += 1;
+        }
+        self.shared.metrics.publish_states(states);
         let limits = &self.shared.limits;
         self.expired.clear();
         self.expired

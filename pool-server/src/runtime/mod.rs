@@ -4,6 +4,7 @@
 
 pub(crate) mod conn;
 pub(crate) mod event_loop;
+pub(crate) mod metrics;
 pub(crate) mod outgoing;
 pub(crate) mod pool;
 pub(crate) mod server;

@@ -45,6 +45,8 @@ pub(crate) struct Outgoing {
     owed: u64,
     /// When bytes last went out, for stream heartbeats.
     pub(crate) last_sent: Instant,
+    /// File bytes the kernel sent since the last look, for the metrics.
+    file_bytes: u64,
 }
 
 enum Source {
@@ -77,6 +79,7 @@ impl Outgoing {
             framing,
             owed,
             last_sent: now,
+            file_bytes: 0,
         })
     }
 
@@ -84,6 +87,11 @@ impl Outgoing {
     /// so both go out in full segments.
     pub(crate) fn is_file(&self) -> bool {
         matches!(self.source, Source::File { .. })
+    }
+
+    /// File bytes sent since the last call.
+    pub(crate) fn take_file_bytes(&mut self) -> u64 {
+        std::mem::take(&mut self.file_bytes)
     }
 
     pub(crate) fn stream(&self) -> Option<&BodyStream> {
@@ -111,7 +119,12 @@ impl Outgoing {
             }
             // The page cache serves a file without blocking: no worker needed.
             Source::File { .. } if on_worker => Step::LeaveToLoop,
-            Source::File { file, offset } => send_file(file, offset, &mut self.owed, socket, out),
+            Source::File { file, offset } => {
+                let before = *offset;
+                let step = send_file(file, offset, &mut self.owed, socket, out);
+                self.file_bytes += *offset - before;
+                step
+            }
             Source::Stream(stream) => {
                 let frame = frame_for(self.framing);
                 let before = out.len();

@@ -7,6 +7,7 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use super::event_loop::{EventLoop, Shared};
+use super::metrics::Stats;
 use crate::application::error_body::{render_errors, Renderer};
 use crate::application::extract::States;
 use crate::application::files::{Mount, ServeDir};
@@ -100,6 +101,16 @@ impl Server {
     /// When the signal handlers or the poller fail.
     pub fn run(self) -> Result<(), Error> {
         self.event_loop.run(self.signals)
+    }
+
+    /// A handle that reads this server's [`Stats`] from any thread, for
+    /// a `GET /metrics` route (put it in a `OnceLock` the route reads, as the
+    /// `metrics` example does) or a reporter thread, also while
+    /// [`run`](Self::run) serves.
+    pub fn stats_handle(&self) -> StatsHandle {
+        StatsHandle {
+            shared: Arc::clone(&self.shared),
+        }
     }
 
     /// Serves from a background thread; the returned handle stops it.
@@ -492,6 +503,26 @@ impl Builder {
     }
 }
 
+/// Reads a server's [`Stats`]; made by [`Server::stats_handle`]. Cheap to
+/// clone and to call.
+#[derive(Clone)]
+pub struct StatsHandle {
+    shared: Arc<Shared>,
+}
+
+impl StatsHandle {
+    /// A snapshot of the server's connections, queue, workers and counters.
+    pub fn stats(&self) -> Stats {
+        self.shared.metrics.snapshot()
+    }
+}
+
+impl fmt::Debug for StatsHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StatsHandle").finish_non_exhaustive()
+    }
+}
+
 /// What [`Builder::into_app`] makes of the settings.
 pub(crate) struct App {
     pub(crate) handler: Box<Handler>,
@@ -514,6 +545,11 @@ impl ServerHandle {
     /// The address the server listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// A snapshot of the server's connections, queue, workers and counters.
+    pub fn stats(&self) -> Stats {
+        self.shared.metrics.snapshot()
     }
 
     /// Shuts down gracefully and waits, as [`Server::run`] does on a signal:

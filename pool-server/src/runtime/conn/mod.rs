@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 
+use super::metrics::{ConnState, Tally};
 use super::outgoing::Outgoing;
 use super::spool::Spool;
 use crate::application::{middleware, Handler};
@@ -84,6 +85,8 @@ pub(crate) struct Conn {
     broken: bool,
     /// No request has begun on this connection yet.
     fresh: bool,
+    /// Counts for the server's metrics, taken by the loop.
+    pub(crate) tally: Tally,
 }
 
 /// What the reading side is doing.
@@ -205,6 +208,7 @@ impl Conn {
             peer_closed: false,
             broken: false,
             fresh: true,
+            tally: Tally::default(),
         }
     }
 
@@ -331,13 +335,19 @@ impl Conn {
                 return self.advance(cx);
             }
             if outgoing.stream().is_none() {
+                self.tally.write_timeouts += 1;
                 return Next::Close;
             }
             outgoing.beat(&mut self.write_buf, cx.now);
             return self.advance(cx);
         }
         let reading = matches!(self.reading, Reading::Head { .. } | Reading::Body { .. });
-        if self.lingering.is_some() || self.written < self.write_buf.len() || !reading {
+        if stalled {
+            self.tally.write_timeouts += 1;
+        } else if !reading && self.lingering.is_none() {
+            self.tally.idle_closes += 1;
+        }
+        if self.lingering.is_some() || stalled || !reading {
             return Next::Close;
         }
         self.reading = Reading::Done;
@@ -356,6 +366,8 @@ impl Conn {
         self.ready.clear();
         self.refusal = None;
         self.reading = Reading::Done;
+        self.tally.shed += 1;
+        self.tally.refusal(http::StatusCode::SERVICE_UNAVAILABLE);
         encode::overloaded(&mut self.write_buf, &cx.limits.refusal_bodies);
         self.closing = true;
         self.advance(cx)
@@ -409,6 +421,17 @@ impl Conn {
         self.since = now;
     }
 
+    /// Where the connection is, for the metrics.
+    pub(crate) fn state(&self) -> ConnState {
+        match (&self.outgoing, &self.reading) {
+            (Some(outgoing), _) if outgoing.stream().is_some() => ConnState::Streaming,
+            (Some(_), _) => ConnState::Writing,
+            _ if self.unsent() > 0 || self.lingering.is_some() => ConnState::Writing,
+            (None, Reading::Head { .. } | Reading::Body { .. }) => ConnState::Reading,
+            (None, _) => ConnState::Idle,
+        }
+    }
+
     /// Encoded response bytes not yet written.
     fn unsent(&self) -> usize {
         self.write_buf.len() - self.written
@@ -423,6 +446,7 @@ impl Conn {
     }
 
     fn answer_refusal(&mut self, err: RequestError, bodies: &RefusalBodies) {
+        self.tally.refusal(err.status());
         encode::refusal(&mut self.write_buf, err, bodies);
         self.closing = true;
         self.refused = true;
@@ -445,6 +469,7 @@ impl Conn {
                     return Ok(());
                 }
                 Ok(n) => {
+                    self.tally.bytes_read += n as u64;
                     // A short read drained the socket, and the next byte brings
                     // a new edge; but an EOF that came with these bytes brings
                     // none, so read on until it shows.
@@ -484,6 +509,7 @@ impl Conn {
                 }
                 Ok(n) => {
                     self.written += n;
+                    self.tally.bytes_written += n as u64;
                     self.since = now;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),

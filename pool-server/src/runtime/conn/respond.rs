@@ -42,6 +42,7 @@ impl Conn {
         cx: &WorkerCx<'_>,
     ) -> bool {
         let head_only = request.method == Method::HEAD;
+        self.tally.response(response.status());
         let persist = |keep| match (keep, request.version) {
             (false, _) => Persist::Close,
             (true, Version::HTTP_10) => Persist::KeepAlive10,
@@ -115,6 +116,7 @@ impl Conn {
                 on_worker,
                 now,
             );
+            self.tally.bytes_written += outgoing.take_file_bytes();
             match step {
                 Step::Progress => {}
                 Step::Blocked if self.unsent() > 0 => {}

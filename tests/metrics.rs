@@ -1,0 +1,92 @@
+//! Metrics (issue 8): counts that follow what happened on the wire, and a
+//! Prometheus rendering that a real parser reads.
+
+#[allow(dead_code)]
+mod support;
+
+use std::time::{Duration, Instant};
+
+use pool_server::{Response, Server};
+
+use support::{Client, IO_TIMEOUT};
+
+#[test]
+fn stats_count_what_happened_and_render_for_prometheus() {
+    let server = Server::builder()
+        .bind("127.0.0.1:0")
+        .workers(1)
+        .keep_alive_timeout(Duration::from_millis(200))
+        .handler(|req| match req.path() {
+            "/missing" => Response::from(pool_server::StatusCode::NOT_FOUND),
+            _ => Response::text("ok"),
+        })
+        .build()
+        .unwrap()
+        .spawn()
+        .unwrap();
+    let mut client = Client::connect(server.local_addr());
+    for _ in 0..3 {
+        assert_eq!(
+            client.request(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").status,
+            200
+        );
+    }
+    assert_eq!(
+        client
+            .request(b"GET /missing HTTP/1.1\r\nHost: x\r\n\r\n")
+            .status,
+        404
+    );
+    let mut bad = Client::connect(server.local_addr());
+    assert_eq!(bad.request(b"GET / HTTP/1.1\r\n\r\n").status, 400);
+    bad.assert_closed();
+    // The keep-alive connection idles out.
+    client.assert_closed();
+
+    // Counters are taken when the loop next looks at a connection, gauges
+    // at its next deadline check: wait for both.
+    let deadline = Instant::now() + IO_TIMEOUT;
+    let stats = loop {
+        let stats = server.stats();
+        if stats.idle_closes == 1 && stats.connections_idle == 0 || Instant::now() > deadline {
+            break stats;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(stats.responses, [0, 3, 0, 1, 0], "{stats:?}");
+    assert_eq!(stats.idle_closes, 1, "{stats:?}");
+    assert!(stats.refused.contains(&(400, 1)), "{stats:?}");
+    assert_eq!(
+        (stats.workers, stats.busy_workers, stats.queue_depth),
+        (1, 0, 0)
+    );
+    assert!(
+        stats.bytes_read > 100 && stats.bytes_written > 100,
+        "{stats:?}"
+    );
+
+    let text = stats.to_prometheus();
+    let lines = text.lines().map(|l| Ok(l.to_owned()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("valid exposition format");
+    let value = |name: &str, label: Option<(&str, &str)>| {
+        scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == name && label.is_none_or(|(k, v)| s.labels.get(k) == Some(v)))
+            .map(|s| match s.value {
+                prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Gauge(v) => v,
+                _ => f64::NAN,
+            })
+    };
+    assert_eq!(
+        value("pool_server_responses_total", Some(("class", "2xx"))),
+        Some(3.0)
+    );
+    assert_eq!(
+        value("pool_server_refused_total", Some(("status", "400"))),
+        Some(1.0)
+    );
+    assert_eq!(value("pool_server_workers", None), Some(1.0));
+    assert_eq!(value("pool_server_idle_closes_total", None), Some(1.0));
+    server.shutdown().unwrap();
+}
