@@ -25,7 +25,10 @@ fn hello() -> &'static str {
 
 #[route("GET /metrics")]
 fn metrics() -> Response {
-    let text = STATS.get().map(|h| h.stats().to_prometheus()).unwrap_or_default();
+    let text = STATS
+        .get()
+        .map(|h| h.stats().to_prometheus())
+        .unwrap_or_default();
     Response::text(text).with_header("content-type", "text/plain; version=0.0.4")
 }
 
