@@ -307,7 +307,7 @@ fn missing_state_is_a_build_error() {
     assert!(err.is_config(), "{err}");
     let message = err.to_string();
     assert!(
-        message.contains("`routing::hit` (POST /hits) needs state `core::sync::atomic::AtomicU64`"),
+        message.contains("`routing::hit` (POST /hits) needs state `AtomicU64`"),
         "{message}"
     );
 }

@@ -263,7 +263,10 @@ impl<'r, T: Send + Sync + 'static> FromRequest<'r> for State<T> {
             // `build` checked the requirements, so this is a bug, not a
             // client error; answer rather than panic.
             _ => {
-                let message = format!("state `{}` is not registered", std::any::type_name::<T>());
+                let message = format!(
+                    "state `{}` is not registered",
+                    short_type_name(std::any::type_name::<T>())
+                );
                 log::error!("{message}");
                 Err(Rejection::new(StatusCode::INTERNAL_SERVER_ERROR, message))
             }
@@ -546,6 +549,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn type_names_read_as_written() {
+        let cases = [
+            ("core::sync::atomic::AtomicU64", "AtomicU64"),
+            (
+                "std::sync::Mutex<alloc::vec::Vec<pool_server::sse::EventSender>>",
+                "Mutex<Vec<EventSender>>",
+            ),
+            ("(u8, &str)", "(u8, &str)"),
+            ("[u8; 4]", "[u8; 4]"),
+        ];
+        for (full, short) in cases {
+            assert_eq!(short_type_name(full), short, "{full}");
+        }
+    }
+
+    #[test]
     fn json_serializes_with_its_content_type() {
         let response = Json(vec![("a", 1)]).into_response();
         assert_eq!(response.status(), StatusCode::OK);
@@ -570,6 +589,27 @@ mod tests {
         }
     }
 }
+/// A type's name as a user writes it: `Mutex<Vec<AtomicU64>>` rather than
+/// `std::sync::Mutex<alloc::vec::Vec<core::sync::atomic::AtomicU64>>`,
+/// for messages.
+pub(crate) fn short_type_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut token = String::new();
+    for c in name.chars().chain(std::iter::once(' ')) {
+        if c.is_alphanumeric() || c == '_' || c == ':' {
+            token.push(c);
+            continue;
+        }
+        out.push_str(token.rsplit("::").next().unwrap_or(&token));
+        token.clear();
+        if c != ' ' || !out.is_empty() {
+            out.push(c);
+        }
+    }
+    out.truncate(out.trim_end().len());
+    out
+}
+
 /// The value of path parameter `index` (named `name`, of type `type_name`
 /// in the route function), percent-decoded and parsed. Called by generated
 /// code; a bad value is answered with 400 and a message naming the

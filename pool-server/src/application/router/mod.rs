@@ -10,7 +10,7 @@ use std::fmt;
 use http::header::ALLOW;
 use http::{HeaderValue, Method, StatusCode};
 
-use super::extract::{RequestContext, Requirements, States};
+use super::extract::{short_type_name, RequestContext, Requirements, States};
 use super::files::Mount;
 use super::Handler;
 use crate::{Error, Request, Response};
@@ -311,7 +311,8 @@ impl Router {
         }
         if let Some(name) = states.duplicate() {
             return Err(Error::config(format!(
-                "state `{name}` is registered twice; register each type once"
+                "state `{}` is registered twice; register each type once",
+                short_type_name(name)
             )));
         }
         let mut root = tree::Node::default();
@@ -322,8 +323,11 @@ impl Router {
             if let Some((_, type_name)) = needs.states.iter().find(|(id, _)| !states.contains(*id))
             {
                 return Err(Error::config(format!(
-                    "route `{}` ({} {}) needs state `{type_name}`; register one with `.state(...)`",
-                    route.name, route.method, route.path
+                    "route `{}` ({} {}) needs state `{}`; register one with `.state(...)`",
+                    route.name,
+                    route.method,
+                    route.path,
+                    short_type_name(type_name)
                 )));
             }
             if let Err(existing) = root.insert(method, route) {
