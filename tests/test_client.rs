@@ -233,3 +233,19 @@ fn io_errors_answer_with_their_status() {
     let client = TestClient::new(Server::builder().routes(routes![missing_file])).unwrap();
     assert_eq!(client.get("/file").send().status(), StatusCode::NOT_FOUND);
 }
+
+#[route("POST /echo")]
+fn echo(req: &Request, body: pool_server::Bytes) -> String {
+    // The argument shares the request's buffer: no copy was made.
+    let shared = body.as_ptr() == req.body().as_ptr();
+    format!("{} {shared}", String::from_utf8_lossy(&body))
+}
+
+#[test]
+fn a_bytes_argument_shares_the_request_body() {
+    let client = TestClient::new(Server::builder().routes(routes![echo])).unwrap();
+    assert_eq!(
+        client.post("/echo").body("hello").send().text(),
+        "hello true"
+    );
+}

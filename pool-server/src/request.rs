@@ -8,6 +8,7 @@ use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
+use bytes::Bytes;
 use http::{HeaderMap, Method, Version};
 
 /// An HTTP request, read in full (head and body) before the handler runs.
@@ -36,23 +37,20 @@ pub struct Request {
 /// Where a request body is kept.
 pub(crate) enum Body {
     /// In memory; the charge gives its bytes back to the budget on drop.
-    Memory {
-        bytes: Vec<u8>,
-        _charge: MemoryCharge,
-    },
+    Memory { bytes: Bytes, _charge: MemoryCharge },
     /// Spooled to an unnamed temporary file of `len` bytes; `loaded` holds
     /// it once [`Request::body`] asked for it in memory.
     File {
         file: File,
         len: u64,
-        loaded: OnceLock<Vec<u8>>,
+        loaded: OnceLock<Bytes>,
     },
 }
 
 impl Body {
     pub(crate) fn empty() -> Body {
         Body::Memory {
-            bytes: Vec::new(),
+            bytes: Bytes::new(),
             _charge: MemoryCharge::none(),
         }
     }
@@ -165,6 +163,18 @@ impl Request {
     /// [`body_reader`](Self::body_reader). If that read fails, it is logged
     /// and the body reads as empty.
     pub fn body(&self) -> &[u8] {
+        self.body_ref()
+    }
+
+    /// The decoded body as [`Bytes`]: for a body in memory a shared handle,
+    /// with no copy (an echo can answer with it as it is); a spooled one is
+    /// loaded as by [`body`](Self::body). Routes can also take it as a
+    /// `Bytes` argument.
+    pub fn body_bytes(&self) -> Bytes {
+        self.body_ref().clone()
+    }
+
+    fn body_ref(&self) -> &Bytes {
         match &self.body {
             Body::Memory { bytes, .. } => bytes,
             Body::File { file, len, loaded } => loaded.get_or_init(|| {
@@ -174,7 +184,7 @@ impl Request {
                     log::error!("cannot read a spooled request body back: {err}");
                     bytes.clear();
                 }
-                bytes
+                Bytes::from(bytes)
             }),
         }
     }

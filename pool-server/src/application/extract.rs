@@ -306,6 +306,16 @@ impl<'r> FromRequest<'r> for &'r Request {
     }
 }
 
+/// The decoded request body, shared with the request rather than copied
+/// (see [`Request::body_bytes`]).
+impl<'r> FromRequest<'r> for bytes::Bytes {
+    type Rejection = Infallible;
+
+    fn from_request(cx: &RequestContext<'r>) -> Result<Self, Infallible> {
+        Ok(cx.request.body_bytes())
+    }
+}
+
 /// The request's header fields.
 impl<'r> FromRequest<'r> for &'r HeaderMap {
     type Rejection = Infallible;

@@ -72,7 +72,7 @@ impl Spool {
     pub(crate) fn finish(mut self) -> Result<Body, RequestError> {
         if self.file.is_none() {
             return Ok(Body::Memory {
-                bytes: mem::take(&mut self.staging),
+                bytes: mem::take(&mut self.staging).into(),
                 _charge: mem::replace(&mut self.charge, MemoryCharge::none()),
             });
         }
@@ -143,7 +143,7 @@ mod tests {
 
     fn contents(body: &Body) -> (bool, Vec<u8>) {
         match body {
-            Body::Memory { bytes, .. } => (false, bytes.clone()),
+            Body::Memory { bytes, .. } => (false, bytes.to_vec()),
             Body::File { file, len, .. } => {
                 let mut out = vec![0; *len as usize];
                 std::os::unix::fs::FileExt::read_exact_at(file, &mut out, 0).unwrap();

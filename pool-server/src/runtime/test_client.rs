@@ -178,7 +178,7 @@ impl TestRequest<'_> {
             version: Version::HTTP_11,
             headers,
             body: RequestBody::Memory {
-                bytes: self.body,
+                bytes: self.body.into(),
                 _charge: MemoryCharge::none(),
             },
             peer_addr: self.peer_addr,
