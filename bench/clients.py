@@ -107,6 +107,16 @@ def open_many(port, n, request, done, deadline):
     return sel, ready
 
 
+def recv_some(sock):
+    """What the socket has: bytes, b"" at EOF or on an error, None if nothing yet."""
+    try:
+        return sock.recv(65536)
+    except BlockingIOError:
+        return None
+    except OSError:
+        return b""
+
+
 def drain(sel, done, timeout):
     """Reads what is there; returns how many sockets newly reached done()."""
     reached = 0
@@ -114,12 +124,9 @@ def drain(sel, done, timeout):
         buf = key.data
         if done(buf):
             continue
-        try:
-            chunk = key.fileobj.recv(65536)
-        except BlockingIOError:
+        chunk = recv_some(key.fileobj)
+        if chunk is None:
             continue
-        except OSError:
-            chunk = b""
         if not chunk:
             sel.unregister(key.fileobj)
             key.fileobj.close()
@@ -204,12 +211,9 @@ def sse(port, pid, n):
             buf = key.data
             if got(buf):
                 continue
-            try:
-                chunk = key.fileobj.recv(65536)
-            except BlockingIOError:
+            chunk = recv_some(key.fileobj)
+            if chunk is None:
                 continue
-            except OSError:
-                chunk = b""
             if not chunk:
                 sel.unregister(key.fileobj)
                 continue

@@ -202,14 +202,16 @@ fn decode_chunked(
 mod tests {
     use super::*;
 
-    /// Feeds `input` to a chunked decoder in pieces of `step` bytes, keeping
+    /// Feeds `pieces` to a chunked decoder one read at a time, keeping
     /// unconsumed bytes as a real connection does.
-    fn chunked(input: &[u8], step: usize) -> Result<(Vec<u8>, usize), RequestError> {
+    fn feed<'a>(
+        pieces: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Result<(Vec<u8>, usize), RequestError> {
         let mut dec = BodyDecoder::chunked();
         let mut body = Vec::new();
         let mut buf = Vec::new();
         let mut used = 0;
-        for piece in input.chunks(step) {
+        for piece in pieces {
             buf.extend_from_slice(piece);
             let d = dec.decode(&buf, &mut body, 1024, 1024)?;
             buf.drain(..d.consumed);
@@ -219,6 +221,11 @@ mod tests {
             }
         }
         Err(RequestError::Malformed("incomplete"))
+    }
+
+    /// `input` in pieces of `step` bytes.
+    fn chunked(input: &[u8], step: usize) -> Result<(Vec<u8>, usize), RequestError> {
+        feed(input.chunks(step))
     }
 
     #[test]
@@ -283,22 +290,9 @@ mod tests {
         assert_eq!(body, b"hello");
     }
 
-    /// Feeds `input` to a chunked decoder in two reads, cut at `cut`.
+    /// `input` in two reads, cut at `cut`.
     fn chunked_cut(input: &[u8], cut: usize) -> Result<(Vec<u8>, usize), RequestError> {
-        let mut dec = BodyDecoder::chunked();
-        let mut body = Vec::new();
-        let mut buf = Vec::new();
-        let mut used = 0;
-        for piece in [&input[..cut], &input[cut..]] {
-            buf.extend_from_slice(piece);
-            let d = dec.decode(&buf, &mut body, 1024, 1024)?;
-            buf.drain(..d.consumed);
-            used += d.consumed;
-            if d.done {
-                return Ok((body, used));
-            }
-        }
-        Err(RequestError::Malformed("incomplete"))
+        feed([&input[..cut], &input[cut..]])
     }
 
     /// Decodes `input` in one read, then asserts that every cut into two
