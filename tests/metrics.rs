@@ -90,3 +90,23 @@ fn stats_count_what_happened_and_render_for_prometheus() {
     assert_eq!(value("pool_server_idle_closes_total", None), Some(1.0));
     server.shutdown().unwrap();
 }
+
+/// The loop counts connections by state at its deadline checks, which stop
+/// when no connection is left: the gauges must still come back to zero
+/// then, not show the last connections forever.
+#[test]
+fn connection_gauges_return_to_zero_when_the_last_connection_closes() {
+    let server = support::serve(|b| b.handler(|_| Response::text("ok")));
+    let mut client = server.client();
+    assert_eq!(
+        client.request(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").status,
+        200
+    );
+    server.wait_stats("the idle connection is counted", |s| {
+        s.connections_idle == 1
+    });
+    drop(client);
+    server.wait_stats("no connection is counted", |s| {
+        support::open_connections(s) == 0
+    });
+}

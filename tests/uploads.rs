@@ -6,14 +6,14 @@
 mod support;
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use pool_server::{Request, Response};
 use sha2::{Digest, Sha256};
 
-use support::{serve, Serve, IO_TIMEOUT};
+use support::{open_in, serve, Serve, IO_TIMEOUT};
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -51,16 +51,6 @@ fn body(len: usize) -> Vec<u8> {
             seed as u8
         })
         .collect()
-}
-
-/// Descriptors of this process open on files in `dir`: spooled bodies are
-/// unnamed, but their descriptors still point into the directory.
-fn open_in(dir: &Path) -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .unwrap()
-        .filter_map(|entry| std::fs::read_link(entry.ok()?.path()).ok())
-        .filter(|target| target.starts_with(dir))
-        .count()
 }
 
 fn wait_for(what: &str, mut done: impl FnMut() -> bool) {

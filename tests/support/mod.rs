@@ -13,7 +13,7 @@ use std::sync::{mpsc, Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use pool_server::{Builder, Request, Response, Server, ServerHandle};
+use pool_server::{Builder, Request, Response, Server, ServerHandle, Stats};
 
 /// How long one read or write on a raw socket may block before the test fails.
 pub(crate) const IO_TIMEOUT: Duration = Duration::from_secs(5);
@@ -291,6 +291,11 @@ impl Client {
     /// The underlying socket.
     pub(crate) fn stream(&self) -> &TcpStream {
         &self.stream
+    }
+
+    /// Ends the connection with a reset (see [`reset`]).
+    pub(crate) fn reset(self) {
+        reset(self.stream);
     }
 
     /// Writes all of `bytes`.
@@ -614,4 +619,70 @@ pub(crate) fn unix_now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .expect("the clock is after 1970")
         .as_secs()
+}
+
+impl Serve {
+    /// The server's metrics now.
+    pub(crate) fn stats(&self) -> Stats {
+        self.handle.as_ref().expect("the server is running").stats()
+    }
+
+    /// Waits until the metrics satisfy `done` and returns them.
+    ///
+    /// # Panics
+    /// When they do not within [`IO_TIMEOUT`].
+    #[track_caller]
+    pub(crate) fn wait_stats(&self, what: &str, done: impl Fn(&Stats) -> bool) -> Stats {
+        wait_stats(|| self.stats(), what, done)
+    }
+}
+
+/// Polls `stats` until `done` holds, at most [`IO_TIMEOUT`].
+#[track_caller]
+pub(crate) fn wait_stats(
+    stats: impl Fn() -> Stats,
+    what: &str,
+    done: impl Fn(&Stats) -> bool,
+) -> Stats {
+    let deadline = std::time::Instant::now() + IO_TIMEOUT;
+    loop {
+        let now = stats();
+        if done(&now) {
+            return now;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: not within {IO_TIMEOUT:?}; last stats {now:?}"
+        );
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Open connections, whatever their state, as the metrics count them.
+pub(crate) fn open_connections(stats: &Stats) -> usize {
+    stats.connections_idle
+        + stats.connections_reading
+        + stats.connections_dispatched
+        + stats.connections_writing
+        + stats.connections_streaming
+}
+
+/// Closes `stream` with a reset (`SO_LINGER` 0) instead of a FIN: what a
+/// crashed client or a middlebox dropping the connection looks like.
+pub(crate) fn reset(stream: TcpStream) {
+    let socket = socket2::Socket::from(stream);
+    socket
+        .set_linger(Some(Duration::ZERO))
+        .expect("SO_LINGER can be set");
+    drop(socket);
+}
+
+/// Descriptors of this process open on files in `dir`: spooled bodies are
+/// unnamed, but their descriptors still point into the directory.
+pub(crate) fn open_in(dir: &std::path::Path) -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|entry| std::fs::read_link(entry.ok()?.path()).ok())
+        .filter(|target| target.starts_with(dir))
+        .count()
 }

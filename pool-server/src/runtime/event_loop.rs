@@ -519,6 +519,11 @@ impl EventLoop {
         if let Slot::Home(mut conn) = self.conns.remove(key) {
             let _ = self.poll.registry().deregister(conn.stream());
         }
+        if self.conns.is_empty() {
+            // No deadline check runs while there are no connections: publish
+            // now, or the gauges would show the last ones forever.
+            self.shared.metrics.publish_states([0; 5]);
+        }
         if !self.accepting && self.drain_deadline.is_none() {
             self.resume_accepting();
         }
