@@ -3,7 +3,7 @@
 
 use syn::{FnArg, LitStr, Pat, Signature, Type};
 
-use crate::route::RouteSpec;
+use crate::codegen::Target;
 
 /// One argument of the route function.
 pub(crate) struct Arg {
@@ -22,7 +22,7 @@ pub(crate) enum ArgKind {
 
 /// Checks the signature and classifies its arguments. All problems are
 /// reported at once, each spanned on the token at fault.
-pub(crate) fn classify(sig: &Signature, spec: &RouteSpec, lit: &LitStr) -> syn::Result<Vec<Arg>> {
+pub(crate) fn classify(sig: &Signature, target: &Target<'_>) -> syn::Result<Vec<Arg>> {
     let mut errors = Errors::default();
     if let Some(token) = &sig.asyncness {
         errors.push(syn::Error::new_spanned(
@@ -49,7 +49,10 @@ pub(crate) fn classify(sig: &Signature, spec: &RouteSpec, lit: &LitStr) -> syn::
         ));
     }
 
-    let params: Vec<&str> = spec.params().collect();
+    let (params, lit): (Vec<&str>, Option<&LitStr>) = match target {
+        Target::Route(spec, lit) => (spec.params().collect(), Some(lit)),
+        Target::Fallback => (Vec::new(), None),
+    };
     let mut found = vec![false; params.len()];
     let mut args = Vec::with_capacity(sig.inputs.len());
     for input in &sig.inputs {
@@ -91,7 +94,7 @@ pub(crate) fn classify(sig: &Signature, spec: &RouteSpec, lit: &LitStr) -> syn::
         });
     }
     for (name, found) in params.iter().zip(found) {
-        if !found {
+        if let (false, Some(lit)) = (found, lit) {
             errors.push(syn::Error::new_spanned(
                 lit,
                 format!(
@@ -137,7 +140,7 @@ mod tests {
         let lit: LitStr = syn::parse_str(&format!("{route:?}")).unwrap();
         let spec = crate::route::parse(&lit).unwrap();
         let sig: Signature = syn::parse_str(sig).unwrap();
-        classify(&sig, &spec, &lit)
+        classify(&sig, &Target::Route(&spec, &lit))
             .map(|args| {
                 args.into_iter()
                     .map(|arg| {

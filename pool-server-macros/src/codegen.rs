@@ -34,7 +34,13 @@ use crate::route::{RouteSpec, Segment};
 /// The prefix of the hidden constant that `routes![name]` refers to.
 pub(crate) const COMPANION_PREFIX: &str = "__pool_server_route_";
 
-pub(crate) fn route(item: &ItemFn, spec: &RouteSpec, lit: &LitStr, args: &[Arg]) -> TokenStream {
+/// What the constant describes: a route with its string, or the fallback.
+pub(crate) enum Target<'a> {
+    Route(&'a RouteSpec, &'a LitStr),
+    Fallback,
+}
+
+pub(crate) fn route(item: &ItemFn, target: &Target<'_>, args: &[Arg]) -> TokenStream {
     let private = quote!(::pool_server::__private);
     let fn_name = &item.sig.ident;
     let companion = format_ident!("{}{}", COMPANION_PREFIX, fn_name);
@@ -92,14 +98,36 @@ pub(crate) fn route(item: &ItemFn, spec: &RouteSpec, lit: &LitStr, args: &[Arg])
         quote!(__pool_server_needs: &mut #private::Requirements)
     };
 
-    let method = &spec.method;
-    let path = LitStr::new(&spec.path, lit.span());
-    let segments = spec.segments.iter().map(|segment| match segment {
-        Segment::Static(text) => quote!(#private::Segment::Static(#text)),
-        Segment::Param(_) => quote!(#private::Segment::Param),
-        Segment::Wildcard(_) => quote!(#private::Segment::Wildcard),
-    });
     let name = fn_name.to_string();
+    let full_name = quote!(::core::concat!(::core::module_path!(), "::", #name));
+    let constructor = match target {
+        Target::Route(spec, lit) => {
+            let method = &spec.method;
+            let path = LitStr::new(&spec.path, lit.span());
+            let segments = spec.segments.iter().map(|segment| match segment {
+                Segment::Static(text) => quote!(#private::Segment::Static(#text)),
+                Segment::Param(_) => quote!(#private::Segment::Param),
+                Segment::Wildcard(_) => quote!(#private::Segment::Wildcard),
+            });
+            quote! {
+                #private::Route::new(
+                    #method,
+                    #path,
+                    &[#(#segments),*],
+                    #full_name,
+                    __pool_server_handler,
+                    __pool_server_requirements,
+                )
+            }
+        }
+        Target::Fallback => quote! {
+            #private::Route::fallback(
+                #full_name,
+                __pool_server_handler,
+                __pool_server_requirements,
+            )
+        },
+    };
 
     let mut tokens = item.to_token_stream();
     tokens.extend(quote! {
@@ -116,14 +144,7 @@ pub(crate) fn route(item: &ItemFn, spec: &RouteSpec, lit: &LitStr, args: &[Arg])
             fn __pool_server_requirements(#needs) {
                 #(#requirements)*
             }
-            #private::Route::new(
-                #method,
-                #path,
-                &[#(#segments),*],
-                ::core::concat!(::core::module_path!(), "::", #name),
-                __pool_server_handler,
-                __pool_server_requirements,
-            )
+            #constructor
         };
     });
     tokens

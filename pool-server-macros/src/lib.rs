@@ -1,5 +1,5 @@
 //! Procedural macros for [`pool-server`](https://docs.rs/pool-server):
-//! [`macro@route`] and [`routes!`].
+//! [`macro@route`], [`macro@fallback`] and [`routes!`].
 //!
 //! Use them through `pool_server`, which re-exports them. Set
 //! `POOL_SERVER_MACROS_DEBUG=1` while compiling to print every expansion on
@@ -136,12 +136,54 @@ pub fn route(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand(attr.into(), item.into(), expand_route)
 }
 
+/// Turns a plain function into the fallback: the handler for the requests
+/// whose path no route knows, with the same arguments (extractors such as
+/// `State<T>`, `&Request`, `Query<T>`) and return types as a route.
+///
+/// List it in [`routes!`] beside the routes. Given to `Builder::routes`, it
+/// answers the paths that no route, no `serve_dir` mount and no scope's
+/// fallback covers; in a `Scope`'s routes, it answers the unknown paths
+/// under the scope's prefix, inside the scope's middleware. A path no route
+/// knows has no path parameters, so every argument is an extractor.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// use pool_server::test::TestClient;
+/// use pool_server::{fallback, route, routes, Request, Server, State, StatusCode};
+///
+/// #[route("GET /")]
+/// fn index() -> &'static str {
+///     "home"
+/// }
+///
+/// #[fallback]
+/// fn not_found(req: &Request, misses: State<AtomicU64>) -> (StatusCode, String) {
+///     let n = misses.fetch_add(1, Ordering::Relaxed) + 1;
+///     (StatusCode::NOT_FOUND, format!("no {} (miss {n})", req.path()))
+/// }
+///
+/// let app = Server::builder()
+///     .state(AtomicU64::new(0))
+///     .routes(routes![index, not_found]);
+/// let client = TestClient::new(app).unwrap();
+/// let response = client.get("/nope").send();
+/// assert_eq!(response.status(), StatusCode::NOT_FOUND);
+/// assert_eq!(response.text(), "no /nope (miss 1)");
+/// ```
+///
+/// Two fallbacks in one `routes!` list fail to compile; across lists,
+/// `Builder::build` fails, as it does beside `Builder::handler`.
+#[proc_macro_attribute]
+pub fn fallback(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand(attr.into(), item.into(), expand_fallback)
+}
+
 /// Builds a `pool_server::Routes` table from functions marked with
-/// [`macro@route`]: `routes![index, user, api::items]`.
+/// [`macro@route`] (or [`macro@fallback`]): `routes![index, user, api::items]`.
 ///
 /// Name each function by its path, as you would call it. Give the table to
-/// `Builder::routes` (which can be called several times), or combine tables
-/// with `Routes::merge`.
+/// `Builder::routes` (which can be called several times) or to a `Scope`'s
+/// `routes`, or combine tables with `Routes::merge`.
 ///
 /// ```
 /// use pool_server::{route, routes, Routes};
@@ -209,13 +251,44 @@ fn expand_route(
             "`#[route]` goes on a function, such as `fn index() -> &'static str`",
         ));
     };
-    // Validate the string first, but report the signature's problems too
-    // when it is fine, and keep the function in the output either way so
-    // the user sees no unrelated "cannot find function" errors.
+    // Validate the string first, then the signature.
     let result = route::parse(&lit).and_then(|spec| {
-        let args = args::classify(&item.sig, &spec, &lit)?;
-        Ok(codegen::route(&item, &spec, &lit, &args))
+        let target = codegen::Target::Route(&spec, &lit);
+        let args = args::classify(&item.sig, &target)?;
+        Ok(codegen::route(&item, &target, &args))
     });
+    keep_item_on_error(item, result)
+}
+
+fn expand_fallback(
+    attr: proc_macro2::TokenStream,
+    item: proc_macro2::TokenStream,
+) -> syn::Result<proc_macro2::TokenStream> {
+    let item: syn::Item = syn::parse2(item)?;
+    let syn::Item::Fn(item) = item else {
+        return Err(syn::Error::new_spanned(
+            item,
+            "`#[fallback]` goes on a function, such as `fn not_found(req: &Request) -> StatusCode`",
+        ));
+    };
+    let target = codegen::Target::Fallback;
+    let result = if attr.is_empty() {
+        args::classify(&item.sig, &target).map(|args| codegen::route(&item, &target, &args))
+    } else {
+        Err(syn::Error::new_spanned(
+            attr,
+            "`#[fallback]` takes no arguments: it answers every path no route knows",
+        ))
+    };
+    keep_item_on_error(item, result)
+}
+
+/// Keeps the function in the output even when its attribute failed, so the
+/// user sees no unrelated "cannot find function" errors.
+fn keep_item_on_error(
+    item: syn::ItemFn,
+    result: syn::Result<proc_macro2::TokenStream>,
+) -> syn::Result<proc_macro2::TokenStream> {
     match result {
         Ok(tokens) => Ok(tokens),
         Err(error) => {

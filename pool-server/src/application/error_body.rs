@@ -3,6 +3,8 @@
 //! default, or what the service's renderer makes of the status and message,
 //! set once with [`Builder::error_body`](crate::Builder::error_body).
 
+use std::sync::Arc;
+
 use http::header::CONTENT_TYPE;
 use http::StatusCode;
 
@@ -16,26 +18,29 @@ pub(crate) type Renderer = dyn Fn(StatusCode, &str) -> Response + Send + Sync;
 /// returned as it is.
 pub(crate) fn render_errors(
     endpoint: Box<Handler>,
-    renderer: Option<Box<Renderer>>,
+    renderer: Option<Arc<Renderer>>,
 ) -> Box<Handler> {
     let Some(renderer) = renderer else {
         return endpoint;
     };
-    Box::new(move |req: &Request| {
-        let response = endpoint(req);
-        match response.error_message() {
-            Some(message) => {
-                let mut rendered = renderer(response.status(), message);
-                // What the error needs beside its body (`Allow` on a 405,
-                // `Connection: close` after a panic) stays.
-                for (name, value) in response.headers() {
-                    if name != CONTENT_TYPE && !rendered.headers().contains_key(name) {
-                        rendered.headers_mut().append(name, value.clone());
-                    }
+    Box::new(move |req: &Request| render(&*renderer, endpoint(req)))
+}
+
+/// `response` as `renderer` makes it when it is an error answer; other
+/// responses (and errors already rendered) are returned as they are.
+pub(crate) fn render(renderer: &Renderer, response: Response) -> Response {
+    match response.error_message() {
+        Some(message) => {
+            let mut rendered = renderer(response.status(), message);
+            // What the error needs beside its body (`Allow` on a 405,
+            // `Connection: close` after a panic) stays.
+            for (name, value) in response.headers() {
+                if name != CONTENT_TYPE && !rendered.headers().contains_key(name) {
+                    rendered.headers_mut().append(name, value.clone());
                 }
-                rendered
             }
-            None => response,
+            rendered
         }
-    })
+        None => response,
+    }
 }

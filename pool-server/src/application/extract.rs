@@ -83,7 +83,7 @@ pub struct RequestContext<'r> {
     pub(crate) request: &'r Request,
     pub(crate) params: &'r Params<'r>,
     pub(crate) states: &'r States,
-    pub(crate) matched_path: &'static str,
+    pub(crate) matched_path: &'r str,
 }
 
 impl<'r> RequestContext<'r> {
@@ -92,9 +92,10 @@ impl<'r> RequestContext<'r> {
         self.request
     }
 
-    /// The pattern of the route that matched, as written in `#[route]`, such
-    /// as `/users/{id}` (useful as a metrics label).
-    pub fn matched_path(&self) -> &'static str {
+    /// The pattern of the route that matched, such as `/users/{id}`, with
+    /// the prefix of its [`Scope`](crate::Scope) (`/api/v1/users/{id}`);
+    /// useful as a metrics label. Empty in a [`#[fallback]`](crate::fallback).
+    pub fn matched_path(&self) -> &'r str {
         self.matched_path
     }
 

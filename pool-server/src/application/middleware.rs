@@ -43,10 +43,12 @@
 
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
 
 use http::header::{HeaderValue, CONNECTION};
 use http::StatusCode;
 
+use super::error_body::{render, Renderer};
 use super::Handler;
 use crate::error::panic_message;
 use crate::{Request, Response};
@@ -69,10 +71,11 @@ where
     }
 }
 
-/// The rest of the chain: the middleware after this one, then the router.
+/// The rest of the chain: the middleware after this one, then the router
+/// (or, in a [`Scope`](crate::Scope), the route).
 pub struct Next<'a> {
-    rest: &'a [Box<dyn Middleware>],
-    endpoint: &'a Handler,
+    rest: &'a [Arc<dyn Middleware>],
+    endpoint: &'a dyn Fn(&Request) -> Response,
 }
 
 impl Next<'_> {
@@ -101,7 +104,7 @@ impl fmt::Debug for Next<'_> {
 
 /// `endpoint` inside `layers`, the first outermost. Without layers it is
 /// returned as it is: a server with no middleware pays nothing for it.
-pub(crate) fn wrap(endpoint: Box<Handler>, layers: Vec<Box<dyn Middleware>>) -> Box<Handler> {
+pub(crate) fn wrap(endpoint: Box<Handler>, layers: Vec<Arc<dyn Middleware>>) -> Box<Handler> {
     if layers.is_empty() {
         return endpoint;
     }
@@ -112,6 +115,30 @@ pub(crate) fn wrap(endpoint: Box<Handler>, layers: Vec<Box<dyn Middleware>>) -> 
         }
         .run(req)
     })
+}
+
+/// Answers `req` with `endpoint` inside a scope's `layers`, which see its
+/// panics and errors as the server-wide middleware would: a panic as the
+/// 500 of [`panicked`], errors rendered by `renderer`.
+pub(crate) fn run_scoped(
+    layers: &[Arc<dyn Middleware>],
+    renderer: Option<&Renderer>,
+    endpoint: &dyn Fn(&Request) -> Response,
+    req: &Request,
+) -> Response {
+    let guarded = |req: &Request| {
+        let response = panic::catch_unwind(AssertUnwindSafe(|| endpoint(req)))
+            .unwrap_or_else(|panic| panicked(req, &panic));
+        match renderer {
+            Some(renderer) => render(renderer, response),
+            None => response,
+        }
+    };
+    Next {
+        rest: layers,
+        endpoint: &guarded,
+    }
+    .run(req)
 }
 
 /// `endpoint` with its panics turned into the 500 of [`panicked`], for what

@@ -12,7 +12,7 @@ use crate::application::error_body::{render_errors, Renderer};
 use crate::application::extract::States;
 use crate::application::files::{Mount, ServeDir};
 use crate::application::middleware::{self, Middleware};
-use crate::application::router::{Route, Router, Routes};
+use crate::application::router::{Route, Router, Routes, Scope, Table};
 use crate::application::Handler;
 use crate::config::Limits;
 use crate::protocol::forwarded::TrustedProxies;
@@ -53,7 +53,8 @@ pub struct Builder {
     mounts: Vec<(String, ServeDir)>,
     states: States,
     signals: bool,
-    layers: Vec<Box<dyn Middleware>>,
+    layers: Vec<Arc<dyn Middleware>>,
+    scopes: Vec<Scope>,
     error_body: Option<Box<Renderer>>,
     proxies: Vec<String>,
     /// A `refusal_body` that cannot be used, reported by `build()`.
@@ -73,6 +74,7 @@ impl Server {
             states: States::default(),
             signals: true,
             layers: Vec::new(),
+            scopes: Vec::new(),
             error_body: None,
             proxies: Vec::new(),
             refusal_error: None,
@@ -170,7 +172,7 @@ impl Builder {
     /// makes by itself (408, 413, 431, 503 and other refusals of unreadable
     /// requests) do not pass through it. See [`Middleware`].
     pub fn wrap(mut self, middleware: impl Middleware) -> Builder {
-        self.layers.push(Box::new(middleware));
+        self.layers.push(Arc::new(middleware));
         self
     }
 
@@ -268,6 +270,36 @@ impl Builder {
     /// registered with [`state`](Self::state).
     pub fn routes(mut self, routes: Routes) -> Builder {
         self.routes.extend(routes.into_vec());
+        self
+    }
+
+    /// Mounts a [`Scope`]: its routes under its prefix, inside its
+    /// middleware, which runs after (inside) the server-wide
+    /// [`wrap`](Self::wrap) middleware and only for the requests routed to
+    /// the scope. Call it once per scope; two scopes may share a prefix.
+    /// [`build`](Self::build) fails for an invalid prefix, and for two
+    /// routes with the same method and equivalent whole paths, naming both.
+    ///
+    /// ```
+    /// use pool_server::test::TestClient;
+    /// use pool_server::{route, routes, Next, Request, Response, Scope, Server};
+    ///
+    /// #[route("GET /items")]
+    /// fn items() -> &'static str {
+    ///     "[]"
+    /// }
+    ///
+    /// fn tag(req: &Request, next: Next<'_>) -> Response {
+    ///     next.run(req).with_header("x-api", "v1")
+    /// }
+    ///
+    /// let app = Server::builder().scope(Scope::new("/api/v1").routes(routes![items]).wrap(tag));
+    /// let client = TestClient::new(app).unwrap();
+    /// let response = client.get("/api/v1/items").send();
+    /// assert_eq!(response.headers()["x-api"], "v1");
+    /// ```
+    pub fn scope(mut self, scope: Scope) -> Builder {
+        self.scopes.push(scope);
         self
     }
 
@@ -474,13 +506,24 @@ impl Builder {
             .into_iter()
             .map(|(prefix, dir)| Mount::new(&prefix, dir))
             .collect::<Result<Vec<_>, _>>()?;
-        let plain = self.routes.is_empty() && self.states.is_empty() && mounts.is_empty();
+        let plain = self.routes.is_empty()
+            && self.scopes.is_empty()
+            && self.states.is_empty()
+            && mounts.is_empty();
+        let renderer = self.error_body.map(Arc::from);
         let endpoint: Box<Handler> = if plain {
             self.handler.unwrap_or_else(|| {
                 Box::new(|_: &Request| Response::from(http::StatusCode::NOT_FOUND))
             })
         } else {
-            let router = Router::new(self.routes, self.states, mounts, self.handler)?;
+            let router = Router::new(Table {
+                routes: self.routes,
+                scopes: self.scopes,
+                states: self.states,
+                mounts,
+                fallback: self.handler,
+                renderer: renderer.clone(),
+            })?;
             Box::new(move |request: &Request| router.dispatch(request))
         };
         let proxies = self
@@ -490,10 +533,10 @@ impl Builder {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(App {
             proxies: TrustedProxies::new(proxies),
-            handler: if self.layers.is_empty() && self.error_body.is_none() {
+            handler: if self.layers.is_empty() && renderer.is_none() {
                 endpoint
             } else {
-                let endpoint = render_errors(middleware::catch_panics(endpoint), self.error_body);
+                let endpoint = render_errors(middleware::catch_panics(endpoint), renderer);
                 middleware::wrap(endpoint, self.layers)
             },
             limits: self.limits,

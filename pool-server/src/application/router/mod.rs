@@ -6,18 +6,25 @@
 //! here and in [`tree`].
 
 use std::fmt;
+use std::sync::Arc;
 
 use http::header::ALLOW;
 use http::{HeaderValue, Method, StatusCode};
 
+use super::error_body::Renderer;
 use super::extract::{short_type_name, RequestContext, Requirements, States};
 use super::files::Mount;
+use super::middleware;
 use super::Handler;
 use crate::{Error, Request, Response};
 
+mod scope;
 #[cfg(test)]
 mod tests;
 mod tree;
+
+use scope::FlatScope;
+pub use scope::Scope;
 
 use crate::application::params::Params;
 
@@ -69,8 +76,21 @@ impl Route {
         }
     }
 
+    /// The fallback that `#[fallback]` emits: no method and no path.
+    pub const fn fallback(
+        name: &'static str,
+        handler: HandlerFn,
+        requirements: fn(&mut Requirements),
+    ) -> Route {
+        Route::new("", "", &[], name, handler, requirements)
+    }
+
+    const fn is_fallback(&self) -> bool {
+        self.segments.is_empty() && self.method.is_empty()
+    }
+
     /// Whether both routes answer the same requests: same method, and paths
-    /// that differ at most in parameter names.
+    /// that differ at most in parameter names (two fallbacks clash too).
     const fn clashes_with(&self, other: &Route) -> bool {
         if !bytes_eq(self.method.as_bytes(), other.method.as_bytes())
             || self.segments.len() != other.segments.len()
@@ -225,6 +245,14 @@ impl ConstMessage {
 
     /// The same words as [`clash_message`].
     const fn clash(first: &Route, second: &Route) -> Self {
+        if first.is_fallback() {
+            return ConstMessage::new()
+                .push("`")
+                .push(first.name)
+                .push("` and `")
+                .push(second.name)
+                .push("` are both `#[fallback]`s; keep one of them");
+        }
         ConstMessage::new()
             .push("routes `")
             .push(first.name)
@@ -254,33 +282,115 @@ impl ConstMessage {
     }
 }
 
-fn clash_message(first: &Route, second: &Route) -> String {
+fn clash_message(first: &Entry, second: &Entry) -> String {
     format!(
-        "routes `{}` ({} {}) and `{}` ({} {}) have the same method and equivalent paths; remove or change one of them",
-        first.name, first.method, first.path, second.name, second.method, second.path
+        "routes `{}` ({}) and `{}` ({}) have the same method and equivalent paths; remove or change one of them",
+        first.route.name,
+        first.describe(),
+        second.route.name,
+        second.describe()
     )
 }
 
-/// The final handler when the server has routes or mounted directories: it
-/// finds the route for a request and calls it, or answers 405/`OPTIONS`
-/// itself; a path no route knows goes to the mount whose prefix covers it
-/// (the longest), then to the fallback, then gets 404.
+/// A route as the router holds it: with the prefix of its scope, if any.
+#[derive(Clone)]
+pub(crate) struct Entry {
+    route: Route,
+    /// The whole pattern, prefix included (`/api/v1/users/{id}`); empty for
+    /// a fallback.
+    path: Box<str>,
+    /// The index of its scope in `Router::scopes`.
+    scope: Option<usize>,
+    /// The prefix of its scope as written, for messages.
+    scope_prefix: Option<Box<str>>,
+}
+
+impl Entry {
+    fn new(route: Route, scope: Option<(usize, &FlatScope)>) -> Entry {
+        let prefix = scope.map_or("", |(_, scope)| scope.prefix.as_str());
+        let path = match route.path {
+            // A scope's `/` is the prefix itself, as with axum's `nest`.
+            "/" if !prefix.is_empty() => prefix.to_owned(),
+            "" => String::new(),
+            path => format!("{prefix}{path}"),
+        };
+        Entry {
+            route,
+            path: path.into(),
+            scope: scope.map(|(index, _)| index),
+            scope_prefix: scope.map(|(_, scope)| scope.display().into()),
+        }
+    }
+
+    /// `GET /api/v1/users/{id}, in scope `/api/v1``, for messages.
+    fn describe(&self) -> String {
+        let what = if self.route.is_fallback() {
+            "fallback".to_owned()
+        } else {
+            format!("{} {}", self.route.method, self.path)
+        };
+        match &self.scope_prefix {
+            Some(prefix) => format!("{what}, in scope `{prefix}`"),
+            None => what,
+        }
+    }
+
+    /// The segments the tree matches: the scope's `/` route has none of
+    /// its own, since it answers the prefix itself.
+    fn segments(&self, prefix: &[Box<str>]) -> &'static [Segment] {
+        match self.route.segments {
+            [Segment::Static("")] if !prefix.is_empty() => &[],
+            segments => segments,
+        }
+    }
+}
+
+/// What [`Router::new`] builds the router from: the settings of the
+/// `Builder` that concern answering requests.
+#[derive(Default)]
+pub(crate) struct Table {
+    /// The routes given to `Builder::routes`, fallbacks included.
+    pub(crate) routes: Vec<Route>,
+    pub(crate) scopes: Vec<Scope>,
+    pub(crate) states: States,
+    pub(crate) mounts: Vec<Mount>,
+    /// `Builder::handler`.
+    pub(crate) fallback: Option<Box<Handler>>,
+    /// `Builder::error_body`, which scope middleware sees applied.
+    pub(crate) renderer: Option<Arc<Renderer>>,
+}
+
+/// The final handler when the server has routes, scopes or mounted
+/// directories: it finds the route for a request and calls it (inside its
+/// scope's middleware), or answers 405/`OPTIONS` itself; a path no route
+/// knows goes to the mount or scope fallback whose prefix covers it (the
+/// longest), then to the server's fallback, then gets 404.
 pub(crate) struct Router {
     root: tree::Node,
     states: States,
     /// Longest prefix first, so `/static/img` is tried before `/static`.
     mounts: Vec<Mount>,
-    fallback: Option<Box<Handler>>,
+    scopes: Vec<FlatScope>,
+    /// The scopes' `#[fallback]`s, longest prefix first.
+    scope_fallbacks: Vec<Entry>,
+    fallback: Option<Fallback>,
+    renderer: Option<Arc<Renderer>>,
     /// `Allow` for `OPTIONS *`: every method of every route; `None` without
     /// routes, when `OPTIONS *` goes to the fallback like any request.
     allow_any: Option<HeaderValue>,
 }
 
+/// The server's own fallback: `Builder::handler` or a `#[fallback]`.
+enum Fallback {
+    Handler(Box<Handler>),
+    Route(Entry),
+}
+
 /// What the router decided for a request.
 pub(crate) enum Resolution<'a> {
     /// Call this route.
-    Route(&'a Route),
-    /// No route has this path: the fallback handler, or 404.
+    Route(&'a Entry),
+    /// No route has this path: a mount, a fallback, or 404.
     NotFound,
     /// The path is known but not for this method: 405.
     MethodNotAllowed(&'a HeaderValue),
@@ -292,16 +402,20 @@ impl Router {
     /// Builds the tree.
     ///
     /// # Errors
-    /// A configuration error for clashing routes, a state type registered
-    /// twice, a state a route needs but nobody registered, and malformed
-    /// hand-made routes (an invalid method, a wildcard not last, an empty
-    /// segment), and two directories mounted at the same prefix.
-    pub(crate) fn new(
-        routes: Vec<Route>,
-        states: States,
-        mut mounts: Vec<Mount>,
-        fallback: Option<Box<Handler>>,
-    ) -> Result<Router, Error> {
+    /// A configuration error for clashing routes (across scopes too), two
+    /// fallbacks for one place, an invalid scope prefix, a state type
+    /// registered twice, a state a route needs but nobody registered,
+    /// malformed hand-made routes (an invalid method, a wildcard not last,
+    /// an empty segment), and two directories mounted at the same prefix.
+    pub(crate) fn new(table: Table) -> Result<Router, Error> {
+        let Table {
+            routes,
+            scopes,
+            states,
+            mut mounts,
+            fallback,
+            renderer,
+        } = table;
         mounts.sort_by_key(|mount| std::cmp::Reverse(mount.prefix().len()));
         if let Some(pair) = mounts.windows(2).find(|w| w[0].prefix() == w[1].prefix()) {
             return Err(Error::config(format!(
@@ -315,32 +429,74 @@ impl Router {
                 short_type_name(name)
             )));
         }
+        let mut scopes = scope::flatten(scopes)?;
+        let mut entries: Vec<Entry> = routes.into_iter().map(|r| Entry::new(r, None)).collect();
+        for (index, scope) in scopes.iter_mut().enumerate() {
+            let routes = std::mem::take(&mut scope.routes);
+            entries.extend(
+                routes
+                    .into_iter()
+                    .map(|route| Entry::new(route, Some((index, &*scope)))),
+            );
+        }
+
         let mut root = tree::Node::default();
-        for route in routes {
-            let method = check(&route)?;
-            let mut needs = Requirements::default();
-            (route.requirements)(&mut needs);
-            if let Some((_, type_name)) = needs.states.iter().find(|(id, _)| !states.contains(*id))
-            {
-                return Err(Error::config(format!(
-                    "route `{}` ({} {}) needs state `{}`; register one with `.state(...)`",
-                    route.name,
-                    route.method,
-                    route.path,
-                    short_type_name(type_name)
-                )));
+        let mut fallback = fallback.map(Fallback::Handler);
+        let mut scope_fallbacks: Vec<Entry> = Vec::new();
+        for entry in entries {
+            check_needs(&entry, &states)?;
+            if entry.route.is_fallback() {
+                let same_place = match entry.scope {
+                    None => match fallback.take() {
+                        None => None,
+                        Some(Fallback::Route(other)) => Some(format!("`{}`", other.route.name)),
+                        Some(Fallback::Handler(_)) => Some("`Builder::handler`".to_owned()),
+                    },
+                    Some(index) => scope_fallbacks
+                        .iter()
+                        .find(|other| {
+                            other.scope.map(|i| &scopes[i].prefix) == Some(&scopes[index].prefix)
+                        })
+                        .map(|other| format!("`{}`", other.route.name)),
+                };
+                if let Some(other) = same_place {
+                    let place = match &entry.scope_prefix {
+                        Some(prefix) => format!("the paths under `{prefix}`"),
+                        None => "the paths no route knows".to_owned(),
+                    };
+                    return Err(Error::config(format!(
+                        "{other} and `{}` (#[fallback]) both answer {place}; keep one of them",
+                        entry.route.name
+                    )));
+                }
+                match entry.scope {
+                    None => fallback = Some(Fallback::Route(entry)),
+                    Some(_) => scope_fallbacks.push(entry),
+                }
+                continue;
             }
-            if let Err(existing) = root.insert(method, route) {
-                return Err(Error::config(clash_message(&existing, &route)));
+            let method = check(&entry.route)?;
+            let prefix = entry
+                .scope
+                .map_or(&[][..], |index| &scopes[index].segments[..]);
+            let segments = entry.segments(prefix);
+            if let Err(existing) = root.insert(method, prefix, segments, entry.clone()) {
+                return Err(Error::config(clash_message(&existing, &entry)));
             }
         }
+        scope_fallbacks.sort_by_key(|entry| {
+            std::cmp::Reverse(entry.scope.map_or(0, |index| scopes[index].prefix.len()))
+        });
         let mut all_methods = Vec::new();
         root.finish(&mut all_methods);
         Ok(Router {
             root,
             states,
             mounts,
+            scopes,
+            scope_fallbacks,
             fallback,
+            renderer,
             allow_any: (!all_methods.is_empty()).then(|| tree::allow_value(all_methods.iter())),
         })
     }
@@ -364,7 +520,7 @@ impl Router {
             return Resolution::NotFound;
         };
         match endpoint.route(method) {
-            Some(route) => Resolution::Route(route),
+            Some(entry) => Resolution::Route(entry),
             None if method == Method::OPTIONS => Resolution::Options(endpoint.allow()),
             None => Resolution::MethodNotAllowed(endpoint.allow()),
         }
@@ -374,27 +530,8 @@ impl Router {
     pub(crate) fn dispatch(&self, request: &Request) -> Response {
         let mut params = Params::new();
         match self.resolve(request.method(), request.path(), &mut params) {
-            Resolution::Route(route) => {
-                let cx = RequestContext {
-                    request,
-                    params: &params,
-                    states: &self.states,
-                    matched_path: route.path,
-                };
-                (route.handler)(&cx)
-            }
-            Resolution::NotFound => {
-                let path = request.path();
-                for mount in &self.mounts {
-                    if let Some(rest) = mount.rest(path) {
-                        return mount.respond(request, rest);
-                    }
-                }
-                match &self.fallback {
-                    Some(fallback) => fallback(request),
-                    None => Response::bare_error(StatusCode::NOT_FOUND, "not found"),
-                }
-            }
+            Resolution::Route(entry) => self.call(entry, request, &params),
+            Resolution::NotFound => self.not_found(request),
             Resolution::MethodNotAllowed(allow) => {
                 let mut response =
                     Response::bare_error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
@@ -403,6 +540,66 @@ impl Router {
             }
             Resolution::Options(allow) => with_allow(StatusCode::NO_CONTENT, allow),
         }
+    }
+
+    /// Runs a route or a `#[fallback]`, inside its scope's middleware.
+    fn call(&self, entry: &Entry, request: &Request, params: &Params<'_>) -> Response {
+        let handler = |req: &Request| {
+            (entry.route.handler)(&RequestContext {
+                request: req,
+                params,
+                states: &self.states,
+                matched_path: &entry.path,
+            })
+        };
+        match entry.scope.map(|index| &self.scopes[index]) {
+            Some(scope) if !scope.layers.is_empty() => {
+                middleware::run_scoped(&scope.layers, self.renderer.as_deref(), &handler, request)
+            }
+            _ => handler(request),
+        }
+    }
+
+    /// A path no route has: the mount or scope fallback with the longest
+    /// prefix that covers it (a mount on a tie), then the server's fallback.
+    fn not_found(&self, request: &Request) -> Response {
+        let path = request.path();
+        let mount = self
+            .mounts
+            .iter()
+            .find_map(|mount| Some((mount, mount.rest(path)?)));
+        let scoped = self.scope_fallbacks.iter().find_map(|entry| {
+            let prefix = &self.scopes[entry.scope?].prefix;
+            scope::covers(prefix, path).then_some((prefix.len(), entry))
+        });
+        match (mount, scoped) {
+            (Some((mount, rest)), scoped)
+                if scoped.is_none_or(|(len, _)| mount.prefix().len() >= len) =>
+            {
+                mount.respond(request, rest)
+            }
+            (_, Some((_, entry))) => self.call(entry, request, &Params::new()),
+            _ => match &self.fallback {
+                Some(Fallback::Handler(handler)) => handler(request),
+                Some(Fallback::Route(entry)) => self.call(entry, request, &Params::new()),
+                None => Response::bare_error(StatusCode::NOT_FOUND, "not found"),
+            },
+        }
+    }
+}
+
+/// Fails when a route needs a state nobody registered.
+fn check_needs(entry: &Entry, states: &States) -> Result<(), Error> {
+    let mut needs = Requirements::default();
+    (entry.route.requirements)(&mut needs);
+    match needs.states.iter().find(|(id, _)| !states.contains(*id)) {
+        Some((_, type_name)) => Err(Error::config(format!(
+            "route `{}` ({}) needs state `{}`; register one with `.state(...)`",
+            entry.route.name,
+            entry.describe(),
+            short_type_name(type_name)
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -451,14 +648,18 @@ impl BenchRouter {
     /// # Errors
     /// As `build`, for clashes and missing state.
     pub fn new(routes: Routes) -> Result<BenchRouter, Error> {
-        Router::new(routes.into_vec(), States::default(), Vec::new(), None).map(BenchRouter)
+        Router::new(Table {
+            routes: routes.into_vec(),
+            ..Table::default()
+        })
+        .map(BenchRouter)
     }
 
     /// The pattern of the route that answers, if one does.
-    pub fn find(&self, method: &Method, path: &str) -> Option<&'static str> {
+    pub fn find(&self, method: &Method, path: &str) -> Option<&str> {
         let mut params = Params::new();
         match self.0.resolve(method, path, &mut params) {
-            Resolution::Route(route) => Some(route.path),
+            Resolution::Route(entry) => Some(&entry.path),
             _ => None,
         }
     }
@@ -475,6 +676,7 @@ impl fmt::Debug for Router {
         f.debug_struct("Router")
             .field("states", &self.states)
             .field("mounts", &self.mounts)
+            .field("scopes", &self.scopes)
             .field("fallback", &self.fallback.is_some())
             .finish_non_exhaustive()
     }

@@ -56,9 +56,24 @@ fn route_named(method: &str, pattern: &str, name: &str) -> Route {
     )
 }
 
+fn build(
+    routes: Vec<Route>,
+    states: States,
+    mounts: Vec<Mount>,
+    fallback: Option<Box<Handler>>,
+) -> Result<Router, Error> {
+    Router::new(Table {
+        routes,
+        states,
+        mounts,
+        fallback,
+        ..Table::default()
+    })
+}
+
 fn router(routes: &[(&str, &str)]) -> Router {
     let routes = routes.iter().map(|(m, p)| route(m, p)).collect();
-    Router::new(routes, States::default(), Vec::new(), None).expect("valid routes")
+    build(routes, States::default(), Vec::new(), None).expect("valid routes")
 }
 
 fn request(method: Method, target: &str) -> Request {
@@ -97,7 +112,7 @@ fn outcome(router: &Router, method: &Method, path: &str) -> String {
     match router.resolve(method, path, &mut params) {
         Resolution::Route(route) => {
             let values: Vec<&str> = (0..params.len()).filter_map(|i| params.get(i)).collect();
-            format!("{} {} {}", route.method, route.path, values.join(","))
+            format!("{} {} {}", route.route.method, route.path, values.join(","))
         }
         Resolution::NotFound => "404".to_owned(),
         Resolution::MethodNotAllowed(allow) => format!("405 {}", allow.to_str().unwrap()),
@@ -228,7 +243,7 @@ fn wide_nodes_are_hashed_and_still_found() {
         let path = format!("/r{i}/x");
         let mut params = Params::new();
         match router.resolve(&GET, &path, &mut params) {
-            Resolution::Route(route) => assert_eq!(route.path, format!("/r{i}/{{id}}")),
+            Resolution::Route(route) => assert_eq!(&*route.path, format!("/r{i}/{{id}}")),
             _ => panic!("{path} not found"),
         }
     }
@@ -248,7 +263,7 @@ fn clashing_routes_fail_naming_both_functions() {
     ];
     for ((m1, p1, n1), (m2, p2, n2)) in clashes {
         let routes = vec![route_named(m1, p1, n1), route_named(m2, p2, n2)];
-        let err = Router::new(routes, States::default(), Vec::new(), None).unwrap_err();
+        let err = build(routes, States::default(), Vec::new(), None).unwrap_err();
         assert!(err.is_config());
         assert_eq!(
             err.to_string(),
@@ -266,7 +281,7 @@ fn clashing_routes_fail_naming_both_functions() {
     for ((m1, p1), (m2, p2)) in distinct {
         let routes = vec![route(m1, p1), route(m2, p2)];
         assert!(
-            Router::new(routes.clone(), States::default(), Vec::new(), None).is_ok(),
+            build(routes.clone(), States::default(), Vec::new(), None).is_ok(),
             "{p1} {p2}"
         );
         assert!(!routes[0].clashes_with(&routes[1]));
@@ -304,7 +319,7 @@ fn needs_u32(needs: &mut Requirements) {
 fn state_is_checked_at_build() {
     let with_needs =
         |name: &str| Route::new("GET", "/s", segments("/s"), leak(name), echo, needs_u32);
-    let err = Router::new(
+    let err = build(
         vec![with_needs("app::counter")],
         States::default(),
         Vec::new(),
@@ -318,12 +333,12 @@ fn state_is_checked_at_build() {
 
     let mut states = States::default();
     states.insert(std::sync::Arc::new(7u32));
-    assert!(Router::new(vec![with_needs("app::counter")], states, Vec::new(), None).is_ok());
+    assert!(build(vec![with_needs("app::counter")], states, Vec::new(), None).is_ok());
 
     let mut twice = States::default();
     twice.insert(std::sync::Arc::new(1u8));
     twice.insert(std::sync::Arc::new(2u8));
-    let err = Router::new(Vec::new(), twice, Vec::new(), None).unwrap_err();
+    let err = build(Vec::new(), twice, Vec::new(), None).unwrap_err();
     assert_eq!(
         err.to_string(),
         "invalid server configuration: state `u8` is registered twice; register each type once"
@@ -362,7 +377,7 @@ fn malformed_hand_made_routes_are_rejected() {
     ];
     for route in bad {
         assert!(
-            Router::new(vec![route], States::default(), Vec::new(), None).is_err(),
+            build(vec![route], States::default(), Vec::new(), None).is_err(),
             "{route:?}"
         );
     }
@@ -402,7 +417,7 @@ fn dispatch_parses_params_and_answers_errors() {
             no_requirements,
         ),
     ];
-    let router = Router::new(routes, States::default(), Vec::new(), None).unwrap();
+    let router = build(routes, States::default(), Vec::new(), None).unwrap();
     let cases: &[(Method, &str, StatusCode, &str, Option<&str>)] = &[
         (GET, "/id/42", StatusCode::OK, "id 42", None),
         (GET, "/id/4%32", StatusCode::OK, "id 42", None),
@@ -470,7 +485,7 @@ fn without_routes_everything_goes_to_the_fallback() {
     let fallback: Box<Handler> = Box::new(|req: &Request| Response::text(req.method().to_string()));
     let mut states = States::default();
     states.insert(std::sync::Arc::new(1u8));
-    let router = Router::new(Vec::new(), states, Vec::new(), Some(fallback)).unwrap();
+    let router = build(Vec::new(), states, Vec::new(), Some(fallback)).unwrap();
     for (method, target) in [(Method::OPTIONS, "*"), (GET, "/"), (Method::PUT, "/x")] {
         let response = router.dispatch(&request(method.clone(), target));
         assert_eq!(response.body(), method.as_str().as_bytes());
@@ -481,7 +496,7 @@ fn without_routes_everything_goes_to_the_fallback() {
 fn unmatched_paths_go_to_the_fallback() {
     let fallback: Box<Handler> =
         Box::new(|req: &Request| Response::text(format!("fallback {}", req.path())));
-    let router = Router::new(
+    let router = build(
         vec![route("GET", "/known")],
         States::default(),
         Vec::new(),

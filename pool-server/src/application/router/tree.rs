@@ -12,7 +12,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use http::{HeaderValue, Method};
 
-use super::{Route, Segment};
+use super::{Entry, Segment};
 use crate::application::params::Params;
 
 /// Static children are scanned linearly up to this many, then hashed.
@@ -39,17 +39,27 @@ impl Default for Statics {
 
 /// The routes of one path, one per method.
 pub(super) struct Endpoint {
-    routes: Vec<(Method, Route)>,
+    routes: Vec<(Method, Entry)>,
     /// The `Allow` value for 405 and `OPTIONS`, made by [`Node::finish`].
     allow: HeaderValue,
 }
 
 impl Node {
-    /// Adds `route`; on a clash returns the route already there for the same
-    /// method and an equivalent path. The segments were validated.
-    pub(super) fn insert(&mut self, method: Method, route: Route) -> Result<(), Route> {
+    /// Adds `entry` at `prefix` (static segments) then `segments`; on a
+    /// clash returns the entry already there for the same method and an
+    /// equivalent path. The segments were validated.
+    pub(super) fn insert(
+        &mut self,
+        method: Method,
+        prefix: &[Box<str>],
+        segments: &[Segment],
+        entry: Entry,
+    ) -> Result<(), Box<Entry>> {
         let mut node = self;
-        for segment in route.segments {
+        for text in prefix {
+            node = node.static_child(text);
+        }
+        for segment in segments {
             node = match segment {
                 Segment::Static(text) => node.static_child(text),
                 Segment::Param => node.param.get_or_insert_with(Box::default),
@@ -57,13 +67,13 @@ impl Node {
                     let endpoint = node
                         .wildcard
                         .get_or_insert_with(|| Box::new(Endpoint::new()));
-                    return endpoint.add(method, route);
+                    return endpoint.add(method, entry);
                 }
             };
         }
         node.endpoint
             .get_or_insert_with(Endpoint::new)
-            .add(method, route)
+            .add(method, entry)
     }
 
     fn static_child(&mut self, text: &str) -> &mut Node {
@@ -170,17 +180,17 @@ impl Endpoint {
         }
     }
 
-    fn add(&mut self, method: Method, route: Route) -> Result<(), Route> {
+    fn add(&mut self, method: Method, entry: Entry) -> Result<(), Box<Entry>> {
         if let Some((_, existing)) = self.routes.iter().find(|(m, _)| *m == method) {
-            return Err(*existing);
+            return Err(Box::new(existing.clone()));
         }
-        self.routes.push((method, route));
+        self.routes.push((method, entry));
         Ok(())
     }
 
     /// The route for `method`; `HEAD` falls back to `GET` (the server drops
     /// the body of responses to `HEAD`).
-    pub(super) fn route(&self, method: &Method) -> Option<&Route> {
+    pub(super) fn route(&self, method: &Method) -> Option<&Entry> {
         let find = |method: &Method| {
             self.routes
                 .iter()
