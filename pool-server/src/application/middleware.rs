@@ -11,6 +11,11 @@
 //! answers by itself (400 for unreadable requests, 408, 413, 414, 431, 501,
 //! 503) never reaches user code.
 //!
+//! Middleware for some routes only goes on a [`Scope`](crate::Scope), with
+//! [`Scope::wrap`](crate::Scope::wrap): it runs inside the server-wide
+//! middleware, for the requests routed to the scope's routes (see the
+//! `Scope` docs for what it sees under its prefix).
+//!
 //! ```
 //! use std::time::Instant;
 //! use pool_server::{Next, Request, Response, Server, StatusCode};

@@ -156,7 +156,10 @@ impl Builder {
 
     /// The function that answers every request when there are no
     /// [`routes`](Self::routes), and the requests whose path no route knows
-    /// when there are. Without it those get 404.
+    /// when there are. Without it those get 404. A fallback that takes
+    /// extractors (such as [`State<T>`](crate::State)) is a
+    /// [`#[fallback]`](crate::fallback) function listed in `routes!`
+    /// instead; [`build`](Self::build) fails when there are both.
     pub fn handler<F>(mut self, handler: F) -> Builder
     where
         F: Fn(&Request) -> Response + Send + Sync + 'static,
@@ -170,7 +173,9 @@ impl Builder {
     /// answers), on the worker. The first added is the outermost: it sees
     /// the request first and the response last. Responses the event loop
     /// makes by itself (408, 413, 431, 503 and other refusals of unreadable
-    /// requests) do not pass through it. See [`Middleware`].
+    /// requests) do not pass through it. See [`Middleware`]. It runs
+    /// outside the middleware of a [`Scope`], which sees only the scope's
+    /// requests.
     pub fn wrap(mut self, middleware: impl Middleware) -> Builder {
         self.layers.push(Arc::new(middleware));
         self
@@ -318,7 +323,9 @@ impl Builder {
     ///    path under its prefix: `GET` and `HEAD` with the file or 404 (or
     ///    400 for a path no file may have), `OPTIONS` with 204, any other
     ///    method 405, all with `Allow: GET, HEAD`;
-    /// 3. the [`handler`](Self::handler), then 404.
+    /// 3. the [`#[fallback]`](crate::fallback) of a [`Scope`] whose prefix
+    ///    covers the path and is longer than the mount's, then the server's
+    ///    `#[fallback]` or [`handler`](Self::handler), then 404.
     ///
     /// [`build`](Self::build) fails ([`Error::is_config`]) when the prefix
     /// does not start with `/`, holds `?`, `#` or an empty segment, is

@@ -63,6 +63,10 @@ use crate::Error;
 /// routes and their scopes. Within one `routes!` list, clashes are compile
 /// errors, as usual.
 ///
+/// A path under the prefix that no route knows goes to the scope's
+/// `#[fallback]` if it has one, unless a `serve_dir` mount with a longer
+/// (or equal) prefix covers it; otherwise on to the server's fallback.
+///
 /// # Middleware
 ///
 /// [`wrap`](Self::wrap) adds middleware that runs for the requests routed
