@@ -174,13 +174,19 @@ fn decode_chunked(
                     *state = Chunked::Done;
                     continue;
                 }
+                // The limit bounds the whole section, final CRLF included,
+                // whether it arrives in one read or many: a partial one of
+                // `max_trailers` bytes can only end over the limit.
                 let from = scanned.saturating_sub(3);
                 match rest[from..].windows(4).position(|w| w == b"\r\n\r\n") {
+                    Some(i) if from + i + 4 > max_trailers => {
+                        return Err(RequestError::HeadTooLarge)
+                    }
                     Some(i) => {
                         pos += from + i + 4;
                         *state = Chunked::Done;
                     }
-                    None if rest.len() > max_trailers => return Err(RequestError::HeadTooLarge),
+                    None if rest.len() >= max_trailers => return Err(RequestError::HeadTooLarge),
                     None => {
                         *state = Chunked::Trailers {
                             scanned: rest.len(),
@@ -265,6 +271,35 @@ mod tests {
             chunked(b"400\r\n", 64).map(|_| ()),
             Err(RequestError::Malformed("incomplete"))
         );
+    }
+
+    /// Found by the `chunked` fuzz target: trailers over the limit were
+    /// refused when they came in pieces and accepted in one read.
+    #[test]
+    fn the_trailer_limit_holds_however_the_trailers_arrive() {
+        let decode = |input: &[u8], step: usize, max_trailers: usize| {
+            let mut dec = BodyDecoder::chunked();
+            let (mut body, mut buf) = (Vec::new(), Vec::new());
+            for piece in input.chunks(step) {
+                buf.extend_from_slice(piece);
+                let d = dec.decode(&buf, &mut body, 1024, max_trailers)?;
+                buf.drain(..d.consumed);
+                if d.done {
+                    return Ok(());
+                }
+            }
+            Err(RequestError::Malformed("incomplete"))
+        };
+        // The section is `a: 1\r\n\r\n`, 8 bytes.
+        let input = b"1\r\nx\r\n0\r\na: 1\r\n\r\n";
+        for step in [1, 2, 3, input.len()] {
+            assert_eq!(decode(input, step, 8), Ok(()), "step {step}");
+            assert_eq!(
+                decode(input, step, 7),
+                Err(RequestError::HeadTooLarge),
+                "step {step}"
+            );
+        }
     }
 
     #[test]
