@@ -52,8 +52,9 @@ pub(crate) fn parse(lit: &LitStr) -> syn::Result<RouteSpec> {
     parse_str(&value).map_err(|message| syn::Error::new_spanned(lit, message))
 }
 
-/// [`parse`] without the span, so tests can call it with plain strings.
-fn parse_str(value: &str) -> Result<RouteSpec, String> {
+/// [`parse`] without the span, so tests (and the fuzz target in `fuzz/`,
+/// which includes this file by path) can call it with plain strings.
+pub(crate) fn parse_str(value: &str) -> Result<RouteSpec, String> {
     let Some((method, path)) = value.split_once(' ') else {
         return Err(if value.starts_with('/') {
             format!("missing method: write `GET {value}` (or another method) before the path")

@@ -106,6 +106,12 @@ mod application;
 
 mod runtime;
 
+/// Crate-private code for the fuzz targets and benchmarks. Not API.
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+#[path = "internals.rs"]
+pub mod __internals;
+
 pub use bytes::Bytes;
 pub use http::{header, HeaderMap, Method, StatusCode, Version};
 

@@ -82,11 +82,11 @@
 //! changes the length or the modification time, which is as strong as a
 //! file system lets a server be without hashing every file.
 
-mod conditional;
+pub(crate) mod conditional;
 mod encoding;
 mod mime;
-mod range;
-mod resolve;
+pub(crate) mod range;
+pub(crate) mod resolve;
 
 use std::fmt;
 use std::fs::{self, File, Metadata};

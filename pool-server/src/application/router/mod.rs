@@ -306,6 +306,12 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
+    /// The whole pattern.
+    #[cfg(feature = "internals")]
+    pub(crate) fn path(&self) -> &str {
+        &self.path
+    }
+
     fn new(route: Route, scope: Option<(usize, &FlatScope)>) -> Entry {
         let prefix = scope.map_or("", |(_, scope)| scope.prefix.as_str());
         let path = match route.path {

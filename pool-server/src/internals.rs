@@ -1,0 +1,368 @@
+//! Crate-private code made reachable for the fuzz targets in `fuzz/` and
+//! for benchmarks, behind the `internals` feature. Not API: these are thin
+//! wrappers that change whenever the code under them does. Each converts
+//! the crate's private types to plain public ones and adds no logic.
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+
+use http::{HeaderMap, HeaderName, Method, StatusCode};
+
+use crate::application::files::{conditional, range, resolve};
+use crate::application::{params, router};
+use crate::protocol::{body, encode, error::RequestError, parse};
+use crate::{config, Error, Request, Response, Routes};
+
+/// Why the protocol layer refused a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refusal(RequestError);
+
+impl Refusal {
+    /// The status the client gets.
+    pub fn status(&self) -> StatusCode {
+        self.0.status()
+    }
+
+    /// The message of the response body.
+    pub fn message(&self) -> String {
+        self.0.to_string()
+    }
+}
+
+/// The limits the protocol code checks; the rest are the server's defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// `Builder::max_head_size`.
+    pub max_head_size: usize,
+    /// `Builder::max_headers`.
+    pub max_headers: usize,
+    /// `Builder::max_body_size`.
+    pub max_body_size: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        let limits = config::Limits::default();
+        Limits {
+            max_head_size: limits.max_head_size,
+            max_headers: limits.max_headers,
+            max_body_size: limits.max_body_size,
+        }
+    }
+}
+
+impl Limits {
+    fn config(self) -> config::Limits {
+        config::Limits {
+            max_head_size: self.max_head_size,
+            max_headers: self.max_headers.min(config::MAX_HEADERS_CAP),
+            max_body_size: self.max_body_size,
+            ..config::Limits::default()
+        }
+    }
+}
+
+/// See `protocol::parse::find_head_end`.
+pub fn find_head_end(buf: &[u8], from: usize) -> Option<usize> {
+    parse::find_head_end(buf, from)
+}
+
+/// See `protocol::parse::head_too_large`.
+pub fn head_too_large(buf: &[u8], limit: usize) -> Refusal {
+    Refusal(parse::head_too_large(buf, limit))
+}
+
+/// How a request body is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    /// No body.
+    Empty,
+    /// `Content-Length`.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+}
+
+/// A parsed request head.
+#[derive(Debug)]
+pub struct Head {
+    /// The request, its body still empty.
+    pub request: Request,
+    /// How its body is delimited.
+    pub body: BodyKind,
+    /// The client asked to keep the connection.
+    pub keep_alive: bool,
+    /// The client waits for `100 Continue`.
+    pub expects_continue: bool,
+}
+
+/// See `protocol::parse::parse_head`.
+pub fn parse_head(head: &[u8], limits: Limits) -> Result<Head, Refusal> {
+    let peer = std::net::SocketAddr::from(([127, 0, 0, 1], 1));
+    let head = parse::parse_head(head, &limits.config(), peer).map_err(Refusal)?;
+    Ok(Head {
+        request: head.request,
+        body: match head.body {
+            body::BodyKind::Empty => BodyKind::Empty,
+            body::BodyKind::Length(n) => BodyKind::Length(n),
+            body::BodyKind::Chunked => BodyKind::Chunked,
+        },
+        keep_alive: head.keep_alive,
+        expects_continue: head.expects_continue,
+    })
+}
+
+/// See `protocol::body::BodyDecoder`.
+#[derive(Debug)]
+pub struct BodyDecoder(body::BodyDecoder);
+
+impl BodyDecoder {
+    /// A `Content-Length` body of `n` bytes.
+    pub fn length(n: u64) -> BodyDecoder {
+        BodyDecoder(body::BodyDecoder::length(n))
+    }
+
+    /// A chunked body.
+    pub fn chunked() -> BodyDecoder {
+        BodyDecoder(body::BodyDecoder::chunked())
+    }
+
+    /// Decodes what it can; returns the bytes consumed and whether the body
+    /// is complete.
+    pub fn decode(
+        &mut self,
+        input: &[u8],
+        body: &mut Vec<u8>,
+        max_body: u64,
+        max_trailers: usize,
+    ) -> Result<(usize, bool), Refusal> {
+        let decoded = self
+            .0
+            .decode(input, body, max_body, max_trailers)
+            .map_err(Refusal)?;
+        Ok((decoded.consumed, decoded.done))
+    }
+}
+
+/// What the `Connection` header of a response says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Persist {
+    /// Keep an HTTP/1.1 connection.
+    KeepAlive,
+    /// Keep an HTTP/1.0 connection.
+    KeepAlive10,
+    /// Close after the response.
+    Close,
+}
+
+/// See `protocol::encode::response`.
+pub fn encode_response(out: &mut Vec<u8>, res: &Response, head_only: bool, persist: Persist) {
+    let persist = match persist {
+        Persist::KeepAlive => encode::Persist::KeepAlive,
+        Persist::KeepAlive10 => encode::Persist::KeepAlive10,
+        Persist::Close => encode::Persist::Close,
+    };
+    encode::response(out, res, head_only, persist);
+}
+
+/// See `protocol::encode::refusal` (with the default bodies).
+pub fn encode_refusal(out: &mut Vec<u8>, refusal: Refusal) {
+    encode::refusal(out, refusal.0, &config::RefusalBodies::default());
+}
+
+/// See `protocol::encode::chunk`.
+pub fn encode_chunk(out: &mut Vec<u8>, data: &[u8]) {
+    encode::chunk(out, data);
+}
+
+/// The end of a chunked body.
+pub const LAST_CHUNK: &[u8] = encode::LAST_CHUNK;
+
+/// See `application::params::percent_decode`.
+pub fn percent_decode(raw: &str) -> Option<Cow<'_, str>> {
+    params::percent_decode(raw)
+}
+
+/// The `Query<T>` extractor on `request`; the rejection's status and message.
+#[cfg(feature = "json")]
+pub fn query<T: serde::de::DeserializeOwned>(request: &Request) -> Result<T, (StatusCode, String)> {
+    use crate::application::extract::{FromRequest, Query, RequestContext, States};
+    let params = params::Params::new();
+    let states = States::default();
+    let cx = RequestContext {
+        request,
+        params: &params,
+        states: &states,
+        matched_path: "",
+    };
+    Query::<T>::from_request(&cx)
+        .map(|Query(value)| value)
+        .map_err(|rejection| (rejection.status(), rejection.message().to_owned()))
+}
+
+/// One range-spec: `Some(first)` and maybe a last position, or a suffix
+/// length with `first` `None`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RangeSpec {
+    /// `first-last` or `first-`.
+    From {
+        /// First position.
+        first: u64,
+        /// Last position, if written.
+        last: Option<u64>,
+    },
+    /// `-n`.
+    Suffix(u64),
+}
+
+/// See `application::files::range::parse`.
+pub fn parse_range(value: &str) -> Option<Vec<RangeSpec>> {
+    let specs = range::parse(value)?;
+    Some(
+        specs
+            .into_iter()
+            .map(|spec| match spec {
+                range::Spec::From { first, last } => RangeSpec::From { first, last },
+                range::Spec::Suffix(n) => RangeSpec::Suffix(n),
+            })
+            .collect(),
+    )
+}
+
+/// What a `Range` asks of a representation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ranges {
+    /// Send it whole (200).
+    Ignore,
+    /// Bytes `start..=end` (206).
+    One {
+        /// First byte.
+        start: u64,
+        /// Last byte, included.
+        end: u64,
+    },
+    /// 416.
+    Unsatisfiable,
+}
+
+/// See `application::files::range::resolve`.
+pub fn resolve_range(value: &str, len: u64) -> Ranges {
+    match range::resolve(value, len) {
+        range::Ranges::Ignore => Ranges::Ignore,
+        range::Ranges::One { start, end } => Ranges::One { start, end },
+        range::Ranges::Unsatisfiable => Ranges::Unsatisfiable,
+    }
+}
+
+/// `If-Match` / `If-None-Match`: `*`, or the entity tags as (weak, opaque).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TagList<'a> {
+    /// `*`.
+    Any,
+    /// The well-formed tags listed.
+    Tags(Vec<(bool, &'a str)>),
+}
+
+/// See `application::files::conditional::tag_list`.
+pub fn tag_list<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<TagList<'h>> {
+    Some(match conditional::tag_list(headers, name)? {
+        conditional::TagList::Any => TagList::Any,
+        conditional::TagList::Tags(tags) => {
+            TagList::Tags(tags.iter().map(|tag| (tag.weak, tag.opaque)).collect())
+        }
+    })
+}
+
+/// What the preconditions decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Answer normally.
+    Proceed,
+    /// 304.
+    NotModified,
+    /// 412.
+    Failed,
+}
+
+/// See `application::files::conditional::evaluate`, for a representation
+/// with the strong tag `etag` modified at `modified` (seconds).
+pub fn evaluate(
+    headers: &HeaderMap,
+    get_or_head: bool,
+    etag: &str,
+    modified: Option<u64>,
+) -> Outcome {
+    let current = conditional::Validators { etag, modified };
+    match conditional::evaluate(headers, get_or_head, current) {
+        conditional::Outcome::Proceed => Outcome::Proceed,
+        conditional::Outcome::NotModified => Outcome::NotModified,
+        conditional::Outcome::Failed => Outcome::Failed,
+    }
+}
+
+/// See `application::files::conditional::if_range_holds`.
+pub fn if_range_holds(headers: &HeaderMap, etag: &str, modified: Option<u64>) -> bool {
+    conditional::if_range_holds(headers, conditional::Validators { etag, modified })
+}
+
+/// See `application::files::resolve::relative`; the refusal as its status.
+pub fn relative_path(rel: &str, dotfiles: bool) -> Result<PathBuf, StatusCode> {
+    resolve::relative(rel, dotfiles).map_err(resolve::Refused::status)
+}
+
+/// See `application::files::resolve::confine`; the refusal as its status.
+pub fn confine_path(
+    root: &Path,
+    path: &Path,
+    outside_ok: bool,
+    dotfiles: bool,
+) -> Result<PathBuf, StatusCode> {
+    resolve::confine(root, path, outside_ok, dotfiles).map_err(resolve::Refused::status)
+}
+
+/// The router `Builder::build` makes of a table (no state, mounts or fallback).
+#[derive(Debug)]
+pub struct Router(router::Router);
+
+/// What the router decided for a method and path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolution<'p> {
+    /// The route with this pattern (prefix included), and the raw
+    /// parameter values.
+    Route(String, Vec<&'p str>),
+    /// No route has the path: 404 (or the fallback).
+    NotFound,
+    /// 405 with this `Allow`.
+    MethodNotAllowed(String),
+    /// `OPTIONS` answered by the router with this `Allow`.
+    Options(String),
+}
+
+impl Router {
+    /// Builds the tree; fails as `build` does (clashes, malformed routes).
+    pub fn new(routes: Routes) -> Result<Router, Error> {
+        router::Router::new(router::Table {
+            routes: routes.into_vec(),
+            ..router::Table::default()
+        })
+        .map(Router)
+    }
+
+    /// Resolves `method` on `path` (the request's path, without the query).
+    pub fn resolve<'p>(&self, method: &Method, path: &'p str) -> Resolution<'p> {
+        let mut params = params::Params::new();
+        let allow =
+            |value: &http::HeaderValue| String::from_utf8_lossy(value.as_bytes()).into_owned();
+        match self.0.resolve(method, path, &mut params) {
+            router::Resolution::Route(entry) => Resolution::Route(
+                entry.path().to_owned(),
+                (0..params.len()).filter_map(|i| params.get(i)).collect(),
+            ),
+            router::Resolution::NotFound => Resolution::NotFound,
+            router::Resolution::MethodNotAllowed(value) => {
+                Resolution::MethodNotAllowed(allow(value))
+            }
+            router::Resolution::Options(value) => Resolution::Options(allow(value)),
+        }
+    }
+}
