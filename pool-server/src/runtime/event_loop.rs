@@ -1,16 +1,18 @@
-//! The readiness loop: one thread that owns the listener and every
-//! connection no worker holds. It accepts, reads, frames requests, enforces
-//! deadlines and sheds load; it never runs handler code and never blocks.
+//! The readiness loop: a thread that owns a listener and every connection
+//! it accepted that no worker holds. It accepts, reads, frames requests,
+//! enforces deadlines and sheds load; it never runs handler code and never
+//! blocks. A server runs one or more of them ([`Engine`](super::engine)),
+//! all feeding the one pool.
 //!
 //! A connection with complete requests moves into a job for the pool; the
-//! worker answers and sends it back through a channel, waking the loop with
-//! a [`Waker`]. The connection's slot stays reserved meanwhile, so readiness
-//! events that arrive while it is away are remembered, not lost.
+//! worker answers and sends it back through its loop's channel, waking the
+//! loop with a [`Waker`]. The connection's slot stays reserved meanwhile, so
+//! readiness events that arrive while it is away are remembered, not lost.
 
 use std::io;
 use std::mem;
 use std::net::TcpListener as StdListener;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -22,7 +24,7 @@ use slab::Slab;
 
 use super::conn::{Conn, LoopCx, Next, WorkerCx};
 use super::metrics::{ConnState, Metrics};
-use super::pool::ThreadPool;
+use super::pool::{Submitter, ThreadPool};
 use super::signals::ShutdownSignals;
 use crate::application::Handler;
 use crate::config::Limits;
@@ -39,15 +41,27 @@ const SCRATCH_SIZE: usize = 64 * 1024;
 /// the like), instead of spinning on a listener that stays readable.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
-/// What the loop shares with workers and with the [`ServerHandle`](crate::ServerHandle).
+/// What the loops share with workers and with the [`ServerHandle`](crate::ServerHandle).
 pub(crate) struct Shared {
     pub(crate) handler: Box<Handler>,
     proxies: TrustedProxies,
     limits: Limits,
     /// Set once shutdown begins: responses then close their connections.
     draining: AtomicBool,
-    /// Asks the loop to begin a graceful shutdown.
+    /// Asks the loops to begin a graceful shutdown.
     stop: AtomicBool,
+    /// Asks the loops to end the shutdown now (a second signal).
+    hurry: AtomicBool,
+    /// Open connections over all loops, against `max_connections`.
+    open: AtomicUsize,
+    /// Request body bytes in memory, server-wide.
+    body_memory: BodyMemory,
+    loops: Vec<Link>,
+    pub(crate) metrics: Metrics,
+}
+
+/// The way to one loop from other threads.
+struct Link {
     back: Sender<Back>,
     waker: Waker,
     /// The loop has been woken and has not yet looked at the channel: later
@@ -55,7 +69,6 @@ pub(crate) struct Shared {
     woken: AtomicBool,
     /// Connections whose body stream has news from its producers.
     stream_news: Mutex<Vec<usize>>,
-    pub(crate) metrics: Metrics,
 }
 
 /// A connection coming back from the pool.
@@ -71,11 +84,25 @@ pub(crate) enum Back {
 impl Shared {
     pub(crate) fn request_shutdown(&self) {
         self.stop.store(true, Ordering::Release);
-        if let Err(err) = self.waker.wake() {
-            log::error!("cannot wake the event loop for shutdown: {err}");
-        }
+        self.wake_all();
     }
 
+    /// Ends a shutdown in progress at once, as a second signal does.
+    pub(crate) fn hurry_shutdown(&self) {
+        self.hurry.store(true, Ordering::Release);
+        self.request_shutdown();
+    }
+
+    fn wake_all(&self) {
+        for link in &self.loops {
+            if let Err(err) = link.waker.wake() {
+                log::error!("cannot wake an event loop: {err}");
+            }
+        }
+    }
+}
+
+impl Link {
     /// A stream's producer queued bytes or finished: the loop writes them.
     fn wake_conn(&self, key: usize) {
         self.stream_news
@@ -108,6 +135,8 @@ impl Shared {
 struct Dispatched {
     conn: Option<Box<Conn>>,
     shared: Arc<Shared>,
+    /// The index of the loop the connection belongs to.
+    home: usize,
     serving: bool,
 }
 
@@ -119,9 +148,10 @@ impl Dispatched {
         metrics.busy_workers.fetch_add(1, Ordering::Relaxed);
         if let Some(conn) = self.conn.as_mut() {
             let shared = &self.shared;
+            let home = self.home;
             let waker_for = |key| -> Box<dyn Fn() + Send + Sync> {
                 let shared = Arc::clone(shared);
-                Box::new(move || shared.wake_conn(key))
+                Box::new(move || shared.loops[home].wake_conn(key))
             };
             conn.serve(&WorkerCx {
                 handler: &*shared.handler,
@@ -137,7 +167,7 @@ impl Dispatched {
             .busy_workers
             .fetch_sub(1, Ordering::Relaxed);
         if let Some(conn) = self.conn.take() {
-            self.shared.give_back(Back::Served(conn));
+            self.shared.loops[self.home].give_back(Back::Served(conn));
         }
     }
 }
@@ -154,7 +184,7 @@ impl Drop for Dispatched {
             } else {
                 Back::Unserved(conn)
             };
-            self.shared.give_back(back);
+            self.shared.loops[self.home].give_back(back);
         }
     }
 }
@@ -172,15 +202,16 @@ enum Slot {
 }
 
 pub(crate) struct EventLoop {
+    /// Its index in [`Shared::loops`].
+    id: usize,
     poll: Poll,
     listener: Option<TcpListener>,
     conns: Slab<Slot>,
-    pool: ThreadPool,
+    /// Dropped as the loop finishes, so the pool can stop.
+    jobs: Option<Submitter>,
     shared: Arc<Shared>,
     back: Receiver<Back>,
     scratch: Box<[u8]>,
-    /// Request body bytes in memory, server-wide.
-    body_memory: BodyMemory,
     /// The listener is registered with the poller.
     accepting: bool,
     /// Accepting was paused after an OS error, until then.
@@ -196,60 +227,76 @@ pub(crate) struct EventLoop {
 }
 
 impl EventLoop {
-    pub(crate) fn new(
-        listener: StdListener,
-        workers: usize,
+    /// One loop per listener, all feeding `pool`.
+    pub(crate) fn new_set(
+        listeners: Vec<StdListener>,
+        pool: &ThreadPool,
         limits: Limits,
         handler: Box<Handler>,
         proxies: TrustedProxies,
-    ) -> Result<(EventLoop, Arc<Shared>), Error> {
-        listener
-            .set_nonblocking(true)
-            .map_err(|err| Error::io("cannot make the listener non-blocking", err))?;
-        let mut listener = TcpListener::from_std(listener);
-        let poll = Poll::new().map_err(|err| Error::io("cannot create the poller", err))?;
-        let waker = Waker::new(poll.registry(), WAKER)
-            .map_err(|err| Error::io("cannot create the waker", err))?;
-        poll.registry()
-            .register(&mut listener, LISTENER, Interest::READABLE)
-            .map_err(|err| Error::io("cannot poll the listener", err))?;
-        let queue_capacity = limits.queue_capacity;
-        let pool = ThreadPool::with_capacity(workers, queue_capacity)?;
-        let (tx, back) = mpsc::channel();
+    ) -> Result<(Vec<EventLoop>, Arc<Shared>), Error> {
+        let mut parts = Vec::with_capacity(listeners.len());
+        let mut links = Vec::with_capacity(listeners.len());
+        for (id, listener) in listeners.into_iter().enumerate() {
+            listener
+                .set_nonblocking(true)
+                .map_err(|err| Error::io("cannot make the listener non-blocking", err))?;
+            let mut listener = TcpListener::from_std(listener);
+            let poll = Poll::new().map_err(|err| Error::io("cannot create the poller", err))?;
+            let waker = Waker::new(poll.registry(), WAKER)
+                .map_err(|err| Error::io("cannot create the waker", err))?;
+            poll.registry()
+                .register(&mut listener, LISTENER, Interest::READABLE)
+                .map_err(|err| Error::io("cannot poll the listener", err))?;
+            let (tx, back) = mpsc::channel();
+            links.push(Link {
+                back: tx,
+                waker,
+                woken: AtomicBool::new(false),
+                stream_news: Mutex::new(Vec::new()),
+            });
+            parts.push((id, poll, listener, back));
+        }
+        let metrics = Metrics::new(pool.size(), limits.queue_capacity, links.len());
         let shared = Arc::new(Shared {
             handler,
             proxies,
+            body_memory: BodyMemory::new(limits.body_memory_limit),
             limits,
             draining: AtomicBool::new(false),
             stop: AtomicBool::new(false),
-            back: tx,
-            waker,
-            woken: AtomicBool::new(false),
-            stream_news: Mutex::new(Vec::new()),
-            metrics: Metrics::new(workers, queue_capacity),
+            hurry: AtomicBool::new(false),
+            open: AtomicUsize::new(0),
+            loops: links,
+            metrics,
         });
-        let event_loop = EventLoop {
-            poll,
-            listener: Some(listener),
-            conns: Slab::new(),
-            pool,
-            shared: Arc::clone(&shared),
-            back,
-            scratch: vec![0; SCRATCH_SIZE].into_boxed_slice(),
-            body_memory: BodyMemory::new(shared.limits.body_memory_limit),
-            accepting: true,
-            accept_resume: None,
-            drain_deadline: None,
-            expired: Vec::new(),
-            again: Vec::new(),
-            news: Vec::new(),
-        };
-        Ok((event_loop, shared))
+        let loops = parts
+            .into_iter()
+            .map(|(id, poll, listener, back)| EventLoop {
+                id,
+                poll,
+                listener: Some(listener),
+                conns: Slab::new(),
+                jobs: pool.submitter(),
+                shared: Arc::clone(&shared),
+                back,
+                scratch: vec![0; SCRATCH_SIZE].into_boxed_slice(),
+                accepting: true,
+                accept_resume: None,
+                drain_deadline: None,
+                expired: Vec::new(),
+                again: Vec::new(),
+                news: Vec::new(),
+            })
+            .collect();
+        Ok((loops, shared))
     }
 
     /// Serves until shutdown is requested (through [`Shared::request_shutdown`]
-    /// or, with `signals`, SIGINT/SIGTERM), then drains and joins the pool.
-    pub(crate) fn run(mut self, signals: bool) -> Result<(), Error> {
+    /// or, with `signals`, SIGINT/SIGTERM) and its connections are drained,
+    /// or the drain deadline passed, which it returns. The caller then
+    /// [closes](Self::close_all) every loop and stops the pool.
+    pub(crate) fn serve(&mut self, signals: bool) -> Result<Instant, Error> {
         let mut signals = match signals {
             true => Some(ShutdownSignals::register(self.poll.registry(), SIGNALS)?),
             false => None,
@@ -263,11 +310,13 @@ impl EventLoop {
                 if err.kind() == io::ErrorKind::Interrupted {
                     continue;
                 }
-                self.finish(Instant::now());
+                self.shared.hurry_shutdown();
                 return Err(Error::io("polling failed", err));
             }
             // Before draining the channel, so a later hand-back wakes us again.
-            self.shared.woken.store(false, Ordering::Release);
+            self.shared.loops[self.id]
+                .woken
+                .store(false, Ordering::Release);
             let now = Instant::now();
             for event in events.iter() {
                 match event.token() {
@@ -275,7 +324,7 @@ impl EventLoop {
                     WAKER => {}
                     SIGNALS => {
                         if signals.as_mut().is_some_and(ShutdownSignals::arrived) {
-                            self.on_signal(now);
+                            self.on_signal();
                         }
                     }
                     Token(key) => self.on_event(key, event, now),
@@ -297,12 +346,17 @@ impl EventLoop {
             }
             if self.accept_resume.is_some_and(|at| now >= at) {
                 self.accept_resume = None;
+            }
+            if !self.accepting && self.drain_deadline.is_none() {
+                // Also after another loop freed a slot under `max_connections`.
                 self.resume_accepting();
             }
             if let Some(deadline) = self.drain_deadline {
+                if self.shared.hurry.load(Ordering::Acquire) {
+                    return Ok(now);
+                }
                 if self.conns.is_empty() || now >= deadline {
-                    self.finish(deadline);
-                    return Ok(());
+                    return Ok(deadline);
                 }
             }
         }
@@ -328,7 +382,7 @@ impl EventLoop {
 
     fn accept(&mut self, now: Instant) {
         while self.accepting {
-            if self.conns.len() >= self.shared.limits.max_connections {
+            if self.shared.open.load(Ordering::Relaxed) >= self.shared.limits.max_connections {
                 // Past the limit new clients wait in the kernel's backlog.
                 self.pause_accepting();
                 return;
@@ -359,6 +413,7 @@ impl EventLoop {
                     .register(&mut stream, Token(key), interest)
                 {
                     Ok(()) => {
+                        self.shared.open.fetch_add(1, Ordering::Relaxed);
                         entry.insert(Slot::Home(Box::new(Conn::new(stream, key, peer_addr, now))));
                     }
                     Err(err) => log::warn!("cannot poll the connection from {peer_addr}: {err}"),
@@ -386,7 +441,7 @@ impl EventLoop {
     }
 
     fn resume_accepting(&mut self) {
-        let room = self.conns.len() < self.shared.limits.max_connections;
+        let room = self.shared.open.load(Ordering::Relaxed) < self.shared.limits.max_connections;
         if self.accepting || self.accept_resume.is_some() || !room {
             return;
         }
@@ -432,8 +487,7 @@ impl EventLoop {
     /// that is with a worker looks again when it comes back.
     fn on_stream_news(&mut self, now: Instant) {
         {
-            let mut news = self
-                .shared
+            let mut news = self.shared.loops[self.id]
                 .stream_news
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
@@ -479,7 +533,7 @@ impl EventLoop {
         };
         let mut cx = LoopCx {
             limits: &self.shared.limits,
-            memory: &self.body_memory,
+            memory: &self.shared.body_memory,
             scratch: &mut self.scratch,
             now,
             draining: self.drain_deadline.is_some(),
@@ -507,12 +561,15 @@ impl EventLoop {
         let job = Dispatched {
             conn: Some(conn),
             shared: Arc::clone(&self.shared),
+            home: self.id,
             serving: false,
         };
         self.shared.metrics.queued.fetch_add(1, Ordering::Relaxed);
         // On failure the job is dropped here, and `Dispatched::drop` sends the
         // connection back as `Unserved`, to be answered 503 by this loop.
-        let _ = self.pool.execute(move || job.run());
+        if let Some(jobs) = &self.jobs {
+            let _ = jobs.execute(Box::new(move || job.run()));
+        }
     }
 
     fn close(&mut self, key: usize) {
@@ -522,10 +579,12 @@ impl EventLoop {
         if self.conns.is_empty() {
             // No deadline check runs while there are no connections: publish
             // now, or the gauges would show the last ones forever.
-            self.shared.metrics.publish_states([0; 5]);
+            self.shared.metrics.publish_states(self.id, [0; 5]);
         }
-        if !self.accepting && self.drain_deadline.is_none() {
-            self.resume_accepting();
+        let was = self.shared.open.fetch_sub(1, Ordering::Relaxed);
+        if was == self.shared.limits.max_connections && self.shared.loops.len() > 1 {
+            // Loops that paused at the limit look again at the end of their turn.
+            self.shared.wake_all();
         }
     }
 
@@ -538,7 +597,7 @@ impl EventLoop {
             };
             states[state as usize] += 1;
         }
-        self.shared.metrics.publish_states(states);
+        self.shared.metrics.publish_states(self.id, states);
         let limits = &self.shared.limits;
         self.expired.clear();
         self.expired
@@ -551,13 +610,14 @@ impl EventLoop {
         }
     }
 
-    fn on_signal(&mut self, now: Instant) {
-        match self.drain_deadline {
-            None => {
-                log::info!("shutting down (a second signal stops at once)");
-                self.begin_drain(now);
-            }
-            Some(_) => self.drain_deadline = Some(now),
+    /// The first signal starts a graceful shutdown of every loop, a second
+    /// one ends it at once.
+    fn on_signal(&self) {
+        if self.shared.stop.load(Ordering::Acquire) {
+            self.shared.hurry_shutdown();
+        } else {
+            log::info!("shutting down (a second signal stops at once)");
+            self.shared.request_shutdown();
         }
     }
 
@@ -582,13 +642,22 @@ impl EventLoop {
         }
     }
 
-    /// Closes what is left and joins the workers, waiting at most until `deadline`.
-    fn finish(&mut self, deadline: Instant) {
+    /// Closes every connection at home and lets go of the pool; those with
+    /// a worker close as they come back.
+    pub(crate) fn close_all(&mut self) {
         self.listener = None;
+        self.jobs = None;
+        self.shared
+            .open
+            .fetch_sub(self.conns.len(), Ordering::Relaxed);
         self.conns.clear();
-        self.pool.shutdown(deadline);
-        // Jobs the pool dropped unstarted come back here: their clients get
-        // a 503, written once without waiting, rather than a bare close.
+        self.shared.metrics.publish_states(self.id, [0; 5]);
+    }
+
+    /// After the pool stopped: jobs it dropped unstarted come back here, and
+    /// their clients get a 503, written once without waiting, rather than a
+    /// bare close.
+    pub(crate) fn refuse_leftovers(&mut self) {
         while let Ok(back) = self.back.try_recv() {
             if let Back::Unserved(mut conn) = back {
                 conn.refuse_at_exit(&self.shared.limits.refusal_bodies);

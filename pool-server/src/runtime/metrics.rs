@@ -56,8 +56,8 @@ pub(crate) struct Metrics {
     shed: AtomicU64,
     pub(crate) queued: AtomicUsize,
     pub(crate) busy_workers: AtomicUsize,
-    /// Published by the loop at each deadline check.
-    states: [AtomicUsize; 5],
+    /// Published by each loop at its deadline checks.
+    states: Vec<[AtomicUsize; 5]>,
     workers: usize,
     queue_capacity: usize,
 }
@@ -78,7 +78,7 @@ pub(crate) enum ConnState {
 }
 
 impl Metrics {
-    pub(crate) fn new(workers: usize, queue_capacity: usize) -> Metrics {
+    pub(crate) fn new(workers: usize, queue_capacity: usize, loops: usize) -> Metrics {
         Metrics {
             started: Instant::now(),
             bytes_read: AtomicU64::new(0),
@@ -90,7 +90,7 @@ impl Metrics {
             shed: AtomicU64::new(0),
             queued: AtomicUsize::new(0),
             busy_workers: AtomicUsize::new(0),
-            states: Default::default(),
+            states: (0..loops).map(|_| Default::default()).collect(),
             workers,
             queue_capacity,
         }
@@ -116,16 +116,19 @@ impl Metrics {
         add(&self.shed, &mut tally.shed);
     }
 
-    /// Publishes the connection counts by state.
-    pub(crate) fn publish_states(&self, counts: [usize; 5]) {
-        for (gauge, n) in self.states.iter().zip(counts) {
+    /// Publishes one loop's connection counts by state.
+    pub(crate) fn publish_states(&self, event_loop: usize, counts: [usize; 5]) {
+        for (gauge, n) in self.states[event_loop].iter().zip(counts) {
             gauge.store(n, Ordering::Relaxed);
         }
     }
 
     pub(crate) fn snapshot(&self) -> Stats {
         let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        let state = |s: ConnState| self.states[s as usize].load(Ordering::Relaxed);
+        let state = |s: ConnState| {
+            let gauges = self.states.iter();
+            gauges.map(|g| g[s as usize].load(Ordering::Relaxed)).sum()
+        };
         Stats {
             connections_idle: state(ConnState::Idle),
             connections_reading: state(ConnState::Reading),

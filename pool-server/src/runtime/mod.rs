@@ -3,6 +3,7 @@
 //! layer's handler. The only layer that does I/O.
 
 pub(crate) mod conn;
+pub(crate) mod engine;
 pub(crate) mod event_loop;
 pub(crate) mod metrics;
 pub(crate) mod outgoing;

@@ -122,11 +122,15 @@ impl ThreadPool {
         let job: Job = Box::new(job);
         match &self.sender {
             None => Err(ExecuteError::ShutDown(job)),
-            Some(sender) => sender.try_send(job).map_err(|err| match err {
-                TrySendError::Full(job) => ExecuteError::Full(job),
-                TrySendError::Disconnected(job) => ExecuteError::ShutDown(job),
-            }),
+            Some(sender) => submit(sender, job),
         }
+    }
+
+    /// A handle that queues jobs from another thread, as
+    /// [`execute`](Self::execute) does. The workers stop only once every
+    /// submitter is dropped and [`shutdown`](Self::shutdown) is called.
+    pub(crate) fn submitter(&self) -> Option<Submitter> {
+        self.sender.clone().map(Submitter)
     }
 
     /// The number of worker threads.
@@ -222,6 +226,22 @@ impl fmt::Debug for ThreadPool {
             .field("accepting", &self.sender.is_some())
             .finish()
     }
+}
+
+/// Queues jobs for a [`ThreadPool`] from another thread.
+pub(crate) struct Submitter(SyncSender<Job>);
+
+impl Submitter {
+    pub(crate) fn execute(&self, job: Job) -> Result<(), ExecuteError> {
+        submit(&self.0, job)
+    }
+}
+
+fn submit(sender: &SyncSender<Job>, job: Job) -> Result<(), ExecuteError> {
+    sender.try_send(job).map_err(|err| match err {
+        TrySendError::Full(job) => ExecuteError::Full(job),
+        TrySendError::Disconnected(job) => ExecuteError::ShutDown(job),
+    })
 }
 
 impl ExecuteError {

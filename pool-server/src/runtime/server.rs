@@ -1,12 +1,13 @@
 //! The builder, the server and the handle of a server running in the background.
 
 use std::fmt;
-use std::net::{SocketAddr, TcpListener as StdListener, ToSocketAddrs};
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use super::event_loop::{EventLoop, Shared};
+use super::engine::{self, Engine};
+use super::event_loop::Shared;
 use super::metrics::Stats;
 use crate::application::error_body::{render_errors, Renderer};
 use crate::application::extract::States;
@@ -35,7 +36,7 @@ use crate::{Error, Request, Response};
 /// # }
 /// ```
 pub struct Server {
-    event_loop: EventLoop,
+    engine: Engine,
     shared: Arc<Shared>,
     local_addr: SocketAddr,
     signals: bool,
@@ -46,6 +47,7 @@ pub struct Server {
 pub struct Builder {
     addrs: Result<Vec<SocketAddr>, std::io::Error>,
     workers: Option<usize>,
+    loops: Option<usize>,
     limits: Limits,
     handler: Option<Box<Handler>>,
     routes: Vec<Route>,
@@ -67,6 +69,7 @@ impl Server {
         Builder {
             addrs: Ok(vec![SocketAddr::from(([127, 0, 0, 1], 7878))]),
             workers: None,
+            loops: None,
             limits: Limits::default(),
             handler: None,
             routes: Vec::new(),
@@ -102,7 +105,7 @@ impl Server {
     /// # Errors
     /// When the signal handlers or the poller fail.
     pub fn run(self) -> Result<(), Error> {
-        self.event_loop.run(self.signals)
+        self.engine.run(self.signals)
     }
 
     /// A handle that reads this server's [`Stats`] from any thread, for
@@ -121,14 +124,14 @@ impl Server {
     /// When the thread cannot be spawned.
     pub fn spawn(self) -> Result<ServerHandle, Error> {
         let Server {
-            event_loop,
+            engine,
             shared,
             local_addr,
             ..
         } = self;
         let thread = thread::Builder::new()
             .name("pool-event-loop".into())
-            .spawn(move || event_loop.run(false))
+            .spawn(move || engine.run(false))
             .map_err(|err| Error::io("cannot spawn the event loop thread", err))?;
         Ok(ServerHandle {
             shared,
@@ -151,6 +154,22 @@ impl Builder {
     /// of CPUs. Zero is an error at [`build`](Self::build).
     pub fn workers(mut self, n: usize) -> Builder {
         self.workers = Some(n);
+        self
+    }
+
+    /// The number of readiness loops: threads that accept, read and write
+    /// connections (workers run the handlers). Each owns the connections it
+    /// accepted; all feed the one worker pool, and every limit holds across
+    /// them. With more than one, each has its own listening socket on the
+    /// address (`SO_REUSEPORT`) and the kernel spreads new connections over
+    /// them. One loop carries a lot (see the README's benchmarks for
+    /// when a second one pays); zero is an error at [`build`](Self::build).
+    ///
+    /// By default 1, or the number in the `POOL_SERVER_LOOPS` environment
+    /// variable, which lets a deployment (or a test run) choose without a
+    /// rebuild.
+    pub fn loops(mut self, n: usize) -> Builder {
+        self.loops = Some(n);
         self
     }
 
@@ -481,6 +500,11 @@ impl Builder {
             Some(n) => n,
             None => thread::available_parallelism().map_or(1, usize::from),
         };
+        let loops = match self.loops {
+            Some(0) => return Err(Error::config("loops must be at least 1")),
+            Some(n) => n,
+            None => default_loops(),
+        };
         self.limits.validate()?;
         if let Some(why) = &self.refusal_error {
             return Err(Error::config(why.clone()));
@@ -493,11 +517,11 @@ impl Builder {
             signals,
         } = self.into_app()?;
         let addrs = addrs.map_err(Error::bind)?;
-        let listener = StdListener::bind(&addrs[..]).map_err(Error::bind)?;
-        let local_addr = listener.local_addr().map_err(Error::bind)?;
-        let (event_loop, shared) = EventLoop::new(listener, workers, limits, handler, proxies)?;
+        let listeners = engine::bind(&addrs, loops).map_err(Error::bind)?;
+        let local_addr = listeners[0].local_addr().map_err(Error::bind)?;
+        let (engine, shared) = Engine::new(listeners, workers, limits, handler, proxies)?;
         Ok(Server {
-            event_loop,
+            engine,
             shared,
             local_addr,
             signals,
@@ -550,6 +574,20 @@ impl Builder {
             addrs: self.addrs,
             signals: self.signals,
         })
+    }
+}
+
+/// The number of loops when [`Builder::loops`] is not called.
+fn default_loops() -> usize {
+    match std::env::var("POOL_SERVER_LOOPS") {
+        Ok(text) => match text.trim().parse::<usize>() {
+            Ok(n) if n > 0 => n,
+            _ => {
+                log::warn!("POOL_SERVER_LOOPS={text:?} is not a positive number; using 1 loop");
+                1
+            }
+        },
+        Err(_) => 1,
     }
 }
 
