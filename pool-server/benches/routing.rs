@@ -1,10 +1,14 @@
-//! Routing lookups in tables of 10, 100 and 1,000 routes: the cost should
-//! not grow with the number of routes (`cargo bench --bench routing`).
+//! Routing lookups (`cargo bench --bench routing --features internals`).
 //!
 //! Each table has a quarter of each shape, for resources `r0`, `r1`, ...:
 //! `/r{i}`, `/r{i}/{id}`, `/api/v1/r{i}/{id}/items/{item}` and
-//! `/files/r{i}/{*path}`. Each iteration looks up the same eight paths
-//! (static, parameters, deep, wildcard, near-miss, miss) spread over the table.
+//! `/files/r{i}/{*path}`.
+//!
+//! - `routing/50 routes/*`: one lookup per iteration in a table of 50
+//!   routes, for a static path, a path with one and with two parameters, a
+//!   wildcard, and two misses (404).
+//! - `routing/8 lookups/*`: the same eight paths in tables of 10, 100 and
+//!   1,000 routes: the cost should not grow with the number of routes.
 
 // `criterion_group!` defines an undocumented `pub fn`.
 #![allow(missing_docs)]
@@ -12,7 +16,8 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use pool_server::__private::{BenchRouter, Requirements, Route, Segment};
+use pool_server::__internals::Router;
+use pool_server::__private::{Requirements, Route, Segment};
 use pool_server::{Method, RequestContext, Response};
 
 fn handler(_: &RequestContext<'_>) -> Response {
@@ -45,7 +50,7 @@ fn route(pattern: String) -> Route {
     )
 }
 
-fn table(size: usize) -> BenchRouter {
+fn table(size: usize) -> Router {
     let per_shape = size / 4;
     let mut list = Vec::with_capacity(size);
     for i in 0..per_shape {
@@ -54,52 +59,74 @@ fn table(size: usize) -> BenchRouter {
         list.push(route(format!("/api/v1/r{i}/{{id}}/items/{{item}}")));
         list.push(route(format!("/files/r{i}/{{*path}}")));
     }
-    // Two more for 10 (4 shapes x 2 = 8).
+    // The remainder when `size` is not a multiple of 4.
     for i in list.len()..size {
         list.push(route(format!("/extra{i}")));
     }
     let routes = pool_server::__private::routes(leak(list.into_boxed_slice()));
-    BenchRouter::new(routes).expect("valid routes")
+    Router::new(routes).expect("valid routes")
 }
 
-fn paths(size: usize) -> Vec<(String, bool)> {
+/// Named paths into a table of `size`, and whether a route has them.
+fn paths(size: usize) -> Vec<(&'static str, String, bool)> {
     let n = size / 4;
     let (a, b, c) = (0, n / 2, n - 1);
     vec![
-        (format!("/r{a}"), true),
-        (format!("/r{b}/42"), true),
-        (format!("/r{c}"), true),
-        (format!("/api/v1/r{b}/7/items/99"), true),
-        (format!("/api/v1/r{c}/abc/items/x%20y"), true),
-        (format!("/files/r{a}/css/site/main.css"), true),
-        (format!("/api/v1/r{b}/7/other"), false),
-        ("/nowhere/at/all".to_owned(), false),
+        ("static", format!("/r{a}"), true),
+        ("one param", format!("/r{b}/42"), true),
+        ("static, last", format!("/r{c}"), true),
+        ("two params", format!("/api/v1/r{b}/7/items/99"), true),
+        (
+            "two params, encoded",
+            format!("/api/v1/r{c}/abc/items/x%20y"),
+            true,
+        ),
+        ("wildcard", format!("/files/r{a}/css/site/main.css"), true),
+        ("404, near miss", format!("/api/v1/r{b}/7/other"), false),
+        ("404", "/nowhere/at/all".to_owned(), false),
     ]
 }
 
-fn lookups(c: &mut Criterion) {
-    let mut group = c.benchmark_group("routing");
-    for size in [10, 100, 1000] {
-        let router = table(size);
-        let paths = paths(size);
-        for (path, found) in &paths {
-            assert_eq!(router.find(&Method::GET, path).is_some(), *found, "{path}");
-        }
-        group.throughput(Throughput::Elements(paths.len() as u64));
-        group.bench_with_input(
-            BenchmarkId::new("8 lookups", size),
-            &paths,
-            |bench, paths| {
-                bench.iter(|| {
-                    for (path, _) in paths {
-                        black_box(router.find(black_box(&Method::GET), black_box(path)));
-                    }
-                });
-            },
-        );
+fn check(router: &Router, paths: &[(&str, String, bool)]) {
+    for (_, path, found) in paths {
+        assert_eq!(router.find(&Method::GET, path).is_some(), *found, "{path}");
+    }
+}
+
+fn one_table(c: &mut Criterion) {
+    let mut group = c.benchmark_group("routing/50 routes");
+    let router = table(50);
+    let paths = paths(50);
+    check(&router, &paths);
+    for (name, path, _) in &paths {
+        group.bench_with_input(*name, path, |bench, path| {
+            bench.iter(|| {
+                router
+                    .find(black_box(&Method::GET), black_box(path))
+                    .is_some()
+            });
+        });
     }
     group.finish();
 }
 
-criterion_group!(benches, lookups);
+fn scaling(c: &mut Criterion) {
+    let mut group = c.benchmark_group("routing/8 lookups");
+    for size in [10, 100, 1000] {
+        let router = table(size);
+        let paths = paths(size);
+        check(&router, &paths);
+        group.throughput(Throughput::Elements(paths.len() as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(size), &paths, |bench, paths| {
+            bench.iter(|| {
+                for (_, path, _) in paths {
+                    black_box(router.find(black_box(&Method::GET), black_box(path)));
+                }
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, one_table, scaling);
 criterion_main!(benches);

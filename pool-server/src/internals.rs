@@ -157,12 +157,45 @@ pub enum Persist {
 
 /// See `protocol::encode::response`.
 pub fn encode_response(out: &mut Vec<u8>, res: &Response, head_only: bool, persist: Persist) {
-    let persist = match persist {
-        Persist::KeepAlive => encode::Persist::KeepAlive,
-        Persist::KeepAlive10 => encode::Persist::KeepAlive10,
-        Persist::Close => encode::Persist::Close,
+    encode::response(out, res, head_only, persist.encode());
+}
+
+impl Persist {
+    fn encode(self) -> encode::Persist {
+        match self {
+            Persist::KeepAlive => encode::Persist::KeepAlive,
+            Persist::KeepAlive10 => encode::Persist::KeepAlive10,
+            Persist::Close => encode::Persist::Close,
+        }
+    }
+}
+
+/// How a response body is delimited on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// `Content-Length: n`.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+    /// Until the connection closes.
+    UntilClose,
+}
+
+/// See `protocol::encode::head`: appends the head alone, and says whether
+/// a body follows.
+pub fn encode_head(
+    out: &mut Vec<u8>,
+    res: &Response,
+    head_only: bool,
+    persist: Persist,
+    framing: Framing,
+) -> bool {
+    let framing = match framing {
+        Framing::Length(n) => encode::Framing::Length(n),
+        Framing::Chunked => encode::Framing::Chunked,
+        Framing::UntilClose => encode::Framing::UntilClose,
     };
-    encode::response(out, res, head_only, persist);
+    encode::head(out, res, head_only, persist.encode(), framing)
 }
 
 /// See `protocol::encode::refusal` (with the default bodies).
@@ -346,6 +379,16 @@ impl Router {
             ..router::Table::default()
         })
         .map(Router)
+    }
+
+    /// The pattern of the route that answers `method` on `path`, if one
+    /// does. Unlike [`Router::resolve`] it allocates nothing, for benchmarks.
+    pub fn find(&self, method: &Method, path: &str) -> Option<&str> {
+        let mut params = params::Params::new();
+        match self.0.resolve(method, path, &mut params) {
+            router::Resolution::Route(entry) => Some(entry.path()),
+            _ => None,
+        }
     }
 
     /// Resolves `method` on `path` (the request's path, without the query).

@@ -140,9 +140,7 @@ pub use pool_server_macros::{fallback, route, routes};
 pub mod __private {
     pub use crate::application::extract::{path_param, FromRequest, RequestContext, Requirements};
     pub use crate::application::into_response::into_response;
-    pub use crate::application::router::{
-        assert_distinct, routes, BenchRouter, HandlerFn, Route, Segment,
-    };
+    pub use crate::application::router::{assert_distinct, routes, HandlerFn, Route, Segment};
 }
 
 /// The README's Rust snippets, compiled as doctests so they stay true.

@@ -1,6 +1,7 @@
 //! The `Date` header value, formatted at most once a second per thread.
 
 use std::cell::RefCell;
+use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// `Sun, 06 Nov 1994 08:49:37 GMT` (RFC 9110 §5.6.7 IMF-fixdate) is 29 bytes.
@@ -24,13 +25,17 @@ pub(crate) fn append_date(out: &mut Vec<u8>) {
     CACHE.with(|cache| {
         let mut cache = cache.borrow_mut();
         if cache.second != second {
-            let text = httpdate::fmt_http_date(now);
-            // Always 29 bytes for years 1970-9999, which SystemTime stays within here.
-            if text.len() == DATE_LEN {
-                cache.text.copy_from_slice(text.as_bytes());
+            // Formatted in place: `fmt_http_date` would allocate a String a
+            // second per thread, which the allocation test would see.
+            let mut text = [0; DATE_LEN];
+            let mut cursor = &mut text[..];
+            // Always 29 bytes for years 1970-9999, which SystemTime stays
+            // within here; a longer one fails to fit and goes out uncached.
+            if write!(cursor, "{}", httpdate::HttpDate::from(now)).is_ok() && cursor.is_empty() {
+                cache.text = text;
                 cache.second = second;
             } else {
-                out.extend_from_slice(text.as_bytes());
+                out.extend_from_slice(httpdate::fmt_http_date(now).as_bytes());
                 return;
             }
         }

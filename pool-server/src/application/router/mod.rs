@@ -643,40 +643,6 @@ fn check(route: &Route) -> Result<Method, Error> {
     Ok(method)
 }
 
-/// The router's lookup without a request or a handler call, for the
-/// routing benchmark. Not API.
-#[doc(hidden)]
-pub struct BenchRouter(Router);
-
-impl BenchRouter {
-    /// Builds the tree as [`Builder::build`](crate::Builder::build) does.
-    ///
-    /// # Errors
-    /// As `build`, for clashes and missing state.
-    pub fn new(routes: Routes) -> Result<BenchRouter, Error> {
-        Router::new(Table {
-            routes: routes.into_vec(),
-            ..Table::default()
-        })
-        .map(BenchRouter)
-    }
-
-    /// The pattern of the route that answers, if one does.
-    pub fn find(&self, method: &Method, path: &str) -> Option<&str> {
-        let mut params = Params::new();
-        match self.0.resolve(method, path, &mut params) {
-            Resolution::Route(entry) => Some(&entry.path),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Debug for BenchRouter {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
 impl fmt::Debug for Router {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Router")
