@@ -309,6 +309,11 @@ fn a_connection_closed_by_its_timeout_lets_a_waiting_client_in() {
             .handler(big_or_small)
     });
     let mut silent = server.client();
+    // Listeners of several loops do not accept in connection order: the
+    // silent connection must hold the slot before the next one arrives.
+    server.wait_stats("the silent connection is accepted", |s| {
+        support::open_connections(s) == 1
+    });
     // Accepted only once the silent connection's slot is free.
     let mut waiting = server.client();
 
@@ -334,6 +339,10 @@ fn a_client_that_never_reads_is_disconnected_after_the_write_timeout() {
     });
     let mut stalled = server.client();
     stalled.send(b"GET /huge HTTP/1.1\r\nHost: x\r\n\r\n");
+    // With several loops, accepts need not follow connection order.
+    server.wait_stats("the stalled connection is accepted", |s| {
+        support::open_connections(s) == 1
+    });
     // Accepted only once the stalled connection is closed.
     let mut next = server.client();
 
