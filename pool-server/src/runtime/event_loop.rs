@@ -12,7 +12,7 @@
 use std::io;
 use std::mem;
 use std::net::TcpListener as StdListener;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -69,6 +69,11 @@ struct Link {
     woken: AtomicBool,
     /// Connections whose body stream has news from its producers.
     stream_news: Mutex<Vec<usize>>,
+    /// Readiness events the loop has seen for connections with a worker.
+    /// A worker that hands back a settled connection compares it with its
+    /// value at dispatch: unchanged, the connection's own next event will
+    /// wake the loop, and the hand-back needs no wake-up.
+    away_events: AtomicUsize,
 }
 
 /// A connection coming back from the pool.
@@ -127,6 +132,25 @@ impl Link {
             self.wake();
         }
     }
+
+    /// Hands back a connection that waits for its client, waking the loop
+    /// only if it may have missed the client: when it saw an event for a
+    /// connection with a worker since `away_events` was `seen`, or when a
+    /// shutdown began (idle connections must close now). Otherwise the
+    /// loop takes it in on its next turn, at the latest when the client's
+    /// next bytes wake it; this saves a wake-up per keep-alive request.
+    fn give_back_settled(&self, conn: Box<Conn>, seen: usize, draining: &AtomicBool) {
+        if self.back.send(Back::Served(conn)).is_err() {
+            return;
+        }
+        // Pairs with the fences in `EventLoop::on_event` and `begin_drain`:
+        // either the loop sees the connection in the channel, or we see
+        // what it changed.
+        fence(Ordering::SeqCst);
+        if self.away_events.load(Ordering::Relaxed) != seen || draining.load(Ordering::Relaxed) {
+            self.wake();
+        }
+    }
 }
 
 /// A connection inside a job. If the job is dropped without running (the
@@ -137,6 +161,8 @@ struct Dispatched {
     shared: Arc<Shared>,
     /// The index of the loop the connection belongs to.
     home: usize,
+    /// Its loop's `away_events` when the connection left.
+    away_events: usize,
     serving: bool,
 }
 
@@ -167,7 +193,12 @@ impl Dispatched {
             .busy_workers
             .fetch_sub(1, Ordering::Relaxed);
         if let Some(conn) = self.conn.take() {
-            self.shared.loops[self.home].give_back(Back::Served(conn));
+            let link = &self.shared.loops[self.home];
+            if conn.settled() {
+                link.give_back_settled(conn, self.away_events, &self.shared.draining);
+            } else {
+                link.give_back(Back::Served(conn));
+            }
         }
     }
 }
@@ -254,6 +285,7 @@ impl EventLoop {
                 waker,
                 woken: AtomicBool::new(false),
                 stream_news: Mutex::new(Vec::new()),
+                away_events: AtomicUsize::new(0),
             });
             parts.push((id, poll, listener, back));
         }
@@ -477,6 +509,11 @@ impl EventLoop {
             }) => {
                 *seen = true;
                 *read_closed |= event.is_read_closed();
+                // The channel is read after the events: see `give_back_settled`.
+                self.shared.loops[self.id]
+                    .away_events
+                    .fetch_add(1, Ordering::Relaxed);
+                fence(Ordering::SeqCst);
             }
             // An event for a connection closed earlier in this batch.
             None => {}
@@ -562,6 +599,9 @@ impl EventLoop {
             conn: Some(conn),
             shared: Arc::clone(&self.shared),
             home: self.id,
+            away_events: self.shared.loops[self.id]
+                .away_events
+                .load(Ordering::Relaxed),
             serving: false,
         };
         self.shared.metrics.queued.fetch_add(1, Ordering::Relaxed);
@@ -626,6 +666,12 @@ impl EventLoop {
     fn begin_drain(&mut self, now: Instant) {
         self.shared.draining.store(true, Ordering::Release);
         self.drain_deadline = Some(now + self.shared.limits.shutdown_timeout);
+        // Connections handed back without a wake-up before workers saw the
+        // flag: see `give_back_settled`.
+        fence(Ordering::SeqCst);
+        while let Ok(back) = self.back.try_recv() {
+            self.on_back(back, now);
+        }
         // Clients in the backlog may have sent requests before the stop, and
         // closing the listener would reset them: take them all in (the
         // backlog bounds them, even past max_connections) to answer them.

@@ -421,6 +421,24 @@ impl Conn {
         self.since = now;
     }
 
+    /// Nothing is left to do until the client sends more: the response is
+    /// out, no request or refusal waits, no byte is buffered or known to
+    /// wait in the socket, and the connection stays open.
+    pub(crate) fn settled(&self) -> bool {
+        matches!(self.reading, Reading::Idle)
+            && self.read_buf.is_empty()
+            && !self.unframed
+            && !self.maybe_readable
+            && !self.read_closed
+            && self.ready.len() == 0
+            && self.refusal.is_none()
+            && self.unsent() == 0
+            && self.outgoing.is_none()
+            && !self.closing
+            && !self.broken
+            && self.lingering.is_none()
+    }
+
     /// Where the connection is, for the metrics.
     pub(crate) fn state(&self) -> ConnState {
         match (&self.outgoing, &self.reading) {
