@@ -26,7 +26,9 @@
 //! - any other path: 404 (another method on these paths: 405).
 //!
 //! It logs nothing per request (the benchmark measures server CPU); only
-//! warnings and errors are logged unless `RUST_LOG` says otherwise.
+//! warnings and errors are logged unless `RUST_LOG` says otherwise. With
+//! `BENCH_MIDDLEWARE=1` every request also passes through one middleware
+//! that adds a header, to measure what a middleware costs.
 
 use std::io::{self, Read};
 use std::path::PathBuf;
@@ -36,7 +38,7 @@ use std::thread;
 use std::time::Duration;
 
 use pool_server::sse::{self, Event, EventSender, EventStream};
-use pool_server::{route, routes, Query, Request, Response, Server, State, StatusCode};
+use pool_server::{route, routes, Next, Query, Request, Response, Server, State, StatusCode};
 use serde::Deserialize;
 
 const USAGE: &str = "usage: bench PORT [WORKERS [STATIC_DIR]]";
@@ -105,6 +107,12 @@ fn upload(req: &Request) -> Result<String, StatusCode> {
     }
 }
 
+/// The middleware `BENCH_MIDDLEWARE=1` adds: as cheap as one can be, so the
+/// benchmark shows the cost of the call itself.
+fn tag(req: &Request, next: Next<'_>) -> Response {
+    next.run(req).with_header("x-bench", "1")
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
 
@@ -140,6 +148,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ]);
     if let Some(dir) = &static_dir {
         builder = builder.serve_dir("/static", dir.as_path());
+    }
+    if std::env::var_os("BENCH_MIDDLEWARE").is_some_and(|v| v == "1") {
+        builder = builder.wrap(tag);
     }
     let server = builder.build()?;
     println!(
