@@ -370,6 +370,11 @@ impl Response {
         std::mem::replace(&mut self.body, Body::Full(Bytes::new()))
     }
 
+    /// Puts a body of any kind in, for middleware that transforms it.
+    pub(crate) fn put_body(&mut self, body: Body) {
+        self.body = body;
+    }
+
     /// The file, offset and length of a file body, for unit tests of what
     /// builds one (`files`).
     #[cfg(test)]

@@ -36,7 +36,8 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::io;
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -53,6 +54,7 @@ pub fn channel(capacity: usize) -> (Sender, BodyStream) {
             closed: false,
             notify: None,
         }),
+        encoding: Mutex::new(Encoding::Identity),
     });
     let stream = BodyStream {
         shared: Arc::clone(&shared),
@@ -81,6 +83,30 @@ pub struct Closed;
 
 struct Shared {
     inner: Mutex<Inner>,
+    /// Locked before `inner` by whoever encodes, and held until the
+    /// encoded bytes are queued, so they leave in the order they were
+    /// encoded. The event loop never waits for it.
+    encoding: Mutex<Encoding>,
+}
+
+/// Re-encodes what a stream's producers send (a compressor), one chunk at
+/// a time: the output for a chunk is complete on its own, so the client
+/// can decode each chunk before the next one is sent.
+pub(crate) trait ChunkEncoder: Send {
+    /// Encodes `data` and flushes: every byte the client needs to decode
+    /// all chunks so far.
+    fn encode(&mut self, data: &[u8]) -> io::Result<Vec<u8>>;
+
+    /// Ends the encoding: its last bytes.
+    fn finish(&mut self) -> io::Result<Vec<u8>>;
+}
+
+enum Encoding {
+    /// Chunks go out as sent.
+    Identity,
+    Encoded(Box<dyn ChunkEncoder>),
+    /// The encoder's last bytes are queued, or it failed: nothing may follow.
+    Finished,
 }
 
 struct Inner {
@@ -99,12 +125,73 @@ impl Shared {
         // only pushes to a list; a poisoned state is still consistent.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    fn encoding(&self) -> MutexGuard<'_, Encoding> {
+        // An encoder that panicked is dropped below before the guard, so
+        // the state left behind is one of the three variants, all usable.
+        self.encoding.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 impl Inner {
     fn wake(&self) {
         if let Some(notify) = &self.notify {
             notify();
+        }
+    }
+
+    /// Queues `chunk` within the capacity; past it, the client is dropped.
+    fn push(&mut self, chunk: Bytes) -> Result<(), Closed> {
+        if self.closed {
+            return Err(Closed);
+        }
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        if self.queued + chunk.len() > self.capacity {
+            self.close();
+            return Err(Closed);
+        }
+        let was_empty = self.queue.is_empty();
+        self.queued += chunk.len();
+        self.queue.push_back(chunk);
+        // The loop takes everything queued when it looks: one wake-up per
+        // burst is enough.
+        if was_empty {
+            self.wake();
+        }
+        Ok(())
+    }
+
+    /// Queues what the protocol needs whatever the capacity (a few bytes).
+    fn push_anyway(&mut self, bytes: Vec<u8>) {
+        if !bytes.is_empty() {
+            self.queued += bytes.len();
+            self.queue.push_back(Bytes::from(bytes));
+        }
+    }
+
+    /// Disconnects the client: senders fail from now on.
+    fn close(&mut self) {
+        self.closed = true;
+        self.queue.clear();
+        self.wake();
+    }
+}
+
+impl Encoding {
+    /// Ends the encoding, queuing its last bytes; a failure breaks the
+    /// stream, since the client could not decode what it got.
+    fn finish(&mut self, inner: &mut Inner) {
+        if let Encoding::Encoded(encoder) = self {
+            match encoder.finish() {
+                Ok(last) => inner.push_anyway(last),
+                Err(err) => {
+                    log::error!("ending a stream's encoding failed: {err}; disconnecting");
+                    inner.close();
+                }
+            }
+            *self = Encoding::Finished;
         }
     }
 }
@@ -117,28 +204,29 @@ impl Sender {
     /// more than its capacity: the client is then disconnected.
     pub fn send(&self, chunk: impl Into<Bytes>) -> Result<(), Closed> {
         let chunk = chunk.into();
-        let mut inner = self.shared.lock();
-        if inner.closed {
-            return Err(Closed);
-        }
-        if chunk.is_empty() {
-            return Ok(());
-        }
-        if inner.queued + chunk.len() > inner.capacity {
-            inner.closed = true;
-            inner.queue.clear();
-            inner.wake();
-            return Err(Closed);
-        }
-        let was_empty = inner.queue.is_empty();
-        inner.queued += chunk.len();
-        inner.queue.push_back(chunk);
-        // The loop takes everything queued when it looks: one wake-up per
-        // burst is enough.
-        if was_empty {
-            inner.wake();
-        }
-        Ok(())
+        let mut encoding = self.shared.encoding();
+        let chunk = match &mut *encoding {
+            Encoding::Identity => chunk,
+            Encoding::Finished => return Err(Closed),
+            Encoding::Encoded(_) if chunk.is_empty() => chunk,
+            Encoding::Encoded(encoder) => {
+                // No work for a client that has gone.
+                if self.shared.lock().closed {
+                    *encoding = Encoding::Finished;
+                    return Err(Closed);
+                }
+                match encoder.encode(&chunk) {
+                    Ok(encoded) => Bytes::from(encoded),
+                    Err(err) => {
+                        log::error!("encoding a stream's chunk failed: {err}; disconnecting");
+                        *encoding = Encoding::Finished;
+                        self.shared.lock().close();
+                        return Err(Closed);
+                    }
+                }
+            }
+        };
+        self.shared.lock().push(chunk)
     }
 
     /// Whether sends fail from now on.
@@ -158,9 +246,11 @@ impl Clone for Sender {
 
 impl Drop for Sender {
     fn drop(&mut self) {
+        let mut encoding = self.shared.encoding();
         let mut inner = self.shared.lock();
         inner.senders -= 1;
         if inner.senders == 0 {
+            encoding.finish(&mut inner);
             inner.wake();
         }
     }
@@ -177,7 +267,7 @@ impl BodyStream {
     }
 
     /// Puts `bytes` ahead of everything queued, whatever the capacity: for
-    /// what a protocol sends first.
+    /// what a protocol sends first, before the stream is encoded.
     pub(crate) fn prepend(&self, bytes: Bytes) {
         let mut inner = self.shared.lock();
         inner.queued += bytes.len();
@@ -188,6 +278,68 @@ impl BodyStream {
         self.heartbeat
             .as_ref()
             .map(|(every, bytes)| (*every, bytes))
+    }
+
+    /// Sends the heartbeat: into `out` through `frame`, or, on an encoded
+    /// stream, through the encoder into the queue, behind what is there.
+    pub(crate) fn beat(&self, out: &mut Vec<u8>, frame: fn(&mut Vec<u8>, &[u8])) {
+        let Some((_, bytes)) = &self.heartbeat else {
+            return;
+        };
+        // The loop calls this: it must not wait for a producer, and a
+        // producer encoding right now makes the beat needless anyway.
+        let mut encoding = match self.shared.encoding.try_lock() {
+            Ok(encoding) => encoding,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => return,
+        };
+        match &mut *encoding {
+            Encoding::Identity => frame(out, bytes),
+            Encoding::Encoded(encoder) => match encoder.encode(bytes) {
+                Ok(encoded) => {
+                    let mut inner = self.shared.lock();
+                    if !inner.closed {
+                        inner.push_anyway(encoded);
+                    }
+                }
+                Err(err) => {
+                    log::error!("encoding a stream's heartbeat failed: {err}; disconnecting");
+                    *encoding = Encoding::Finished;
+                    self.shared.lock().close();
+                }
+            },
+            Encoding::Finished => {}
+        }
+    }
+
+    /// Sends everything from now on through `encoder`, what is queued
+    /// already included; ends the encoding at once if every sender has gone.
+    ///
+    /// # Errors
+    /// When encoding what is queued fails; the stream is then unchanged.
+    pub(crate) fn encode_with(&self, mut encoder: Box<dyn ChunkEncoder>) -> io::Result<()> {
+        let mut encoding = self.shared.encoding();
+        let mut inner = self.shared.lock();
+        if !inner.queue.is_empty() {
+            let queued: Vec<u8> = inner.queue.iter().flat_map(|c| c.iter().copied()).collect();
+            let encoded = encoder.encode(&queued)?;
+            inner.queue.clear();
+            inner.queued = 0;
+            inner.push_anyway(encoded);
+        }
+        *encoding = Encoding::Encoded(encoder);
+        if inner.senders == 0 {
+            encoding.finish(&mut inner);
+        }
+        Ok(())
+    }
+
+    /// Ends an encoded stream's encoding now, whatever its senders do
+    /// (shutdown ends the body): its last bytes are queued.
+    pub(crate) fn finish_encoding(&self) {
+        let mut encoding = self.shared.encoding();
+        let mut inner = self.shared.lock();
+        encoding.finish(&mut inner);
     }
 
     /// Sets what wakes the connection's event loop when bytes arrive or the
@@ -328,6 +480,61 @@ mod tests {
         let (sender, stream) = channel(4);
         drop(stream);
         assert_eq!(sender.send("a"), Err(Closed));
+    }
+
+    /// Brackets each chunk, so order and flushing show; ends with `$`.
+    struct Brackets;
+
+    impl ChunkEncoder for Brackets {
+        fn encode(&mut self, data: &[u8]) -> io::Result<Vec<u8>> {
+            Ok([&b"["[..], data, b"]"].concat())
+        }
+
+        fn finish(&mut self) -> io::Result<Vec<u8>> {
+            Ok(b"$".to_vec())
+        }
+    }
+
+    #[test]
+    fn an_encoded_stream_encodes_what_was_queued_then_each_send_then_ends() {
+        let (sender, stream) = channel(100);
+        let stream = stream.heartbeat(Duration::from_secs(1), "hb");
+        sender.send("a").unwrap();
+        sender.send("b").unwrap();
+        stream.encode_with(Box::new(Brackets)).unwrap();
+        sender.send("c").unwrap();
+        let mut out = Vec::new();
+        stream.beat(&mut out, plain);
+        assert!(out.is_empty(), "an encoded beat is queued behind the rest");
+        assert_eq!(stream.pull(&mut out, 1024, plain), Pulled::Empty);
+        assert_eq!(out, b"[ab][c][hb]");
+        drop(sender);
+        out.clear();
+        assert_eq!(stream.pull(&mut out, 1024, plain), Pulled::Finished);
+        assert_eq!(out, b"$");
+    }
+
+    #[test]
+    fn a_stream_encoded_after_its_senders_left_is_ended_at_once() {
+        let (sender, stream) = channel(100);
+        sender.send("x").unwrap();
+        drop(sender);
+        stream.encode_with(Box::new(Brackets)).unwrap();
+        let mut out = Vec::new();
+        assert_eq!(stream.pull(&mut out, 1024, plain), Pulled::Finished);
+        assert_eq!(out, b"[x]$");
+    }
+
+    #[test]
+    fn shutdown_ends_the_encoding_and_later_sends_fail() {
+        let (sender, stream) = channel(100);
+        stream.encode_with(Box::new(Brackets)).unwrap();
+        sender.send("x").unwrap();
+        stream.finish_encoding();
+        assert_eq!(sender.send("y"), Err(Closed));
+        let mut out = Vec::new();
+        assert_eq!(stream.pull(&mut out, 1024, plain), Pulled::Empty);
+        assert_eq!(out, b"[x]$");
     }
 
     #[test]

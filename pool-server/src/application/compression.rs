@@ -2,14 +2,39 @@
 //! gzip when the client's `Accept-Encoding` allows (brotli preferred, `q=0`
 //! honoured).
 //!
-//! It compresses only what is worth it and safe: bodies held in memory of
-//! at least [`min_size`](Compression::min_size) bytes, of a compressible
-//! type (`text/*`, JSON, JavaScript, XML, SVG, `application/wasm`), with a
-//! 200 status and no `Content-Encoding` or `Content-Range` already. It adds
-//! `Vary: Accept-Encoding` to every response it could have compressed, and
-//! turns a strong `ETag` weak (the compressed bytes differ). Bodies sent as
-//! they are produced (readers, files, streams) pass unchanged: serve
-//! precompressed files with [`ServeDir`](crate::files::ServeDir) instead.
+//! It compresses only what is worth it and safe: 200 responses of a
+//! compressible type (`text/*`, JSON, JavaScript, XML, SVG,
+//! `application/wasm`) with no `Content-Encoding` or `Content-Range`
+//! already, whose body is at least [`min_size`](Compression::min_size)
+//! bytes or of unknown length. It adds `Vary: Accept-Encoding` to every
+//! response it could have compressed, turns a strong `ETag` weak (the
+//! compressed bytes differ), and drops `Accept-Ranges` from what it
+//! compresses (ranges would be of the uncompressed bytes).
+//!
+//! Every kind of body is compressed as it is sent, with bounded memory: the
+//! compressor holds its own state (a few hundred KiB at most, see
+//! [`STREAM_WINDOW_BITS`]), never the whole body. A compressed body's length
+//! is not known in advance, so it goes chunked (to HTTP/1.0 clients, until
+//! the connection closes):
+//!
+//! - a body in memory is compressed whole, and keeps a `Content-Length`;
+//! - a [`Response::stream`] reader is read through the compressor on a
+//!   worker, a window at a time;
+//! - a [`BodyStream`](crate::stream::BodyStream) is compressed on its
+//!   producers' threads, and each [`send`](crate::stream::Sender::send) is
+//!   flushed (a gzip sync flush, a brotli flush), so every chunk reaches the
+//!   client decodable at once, not when the compressor's buffer fills;
+//! - a file ([`Response::file`], [`ServeDir`](crate::files::ServeDir)) is
+//!   read through the compressor on workers instead of going out with
+//!   `sendfile` from the event loop, unless it is a range (a 206) or a
+//!   precompressed sibling (it has a `Content-Encoding`): for static assets,
+//!   precompress them (`NAME.br`, `NAME.gz`) and no CPU is spent per request.
+//!
+//! Server-sent events (`text/event-stream`) are not compressed unless
+//! [`event_streams`](Compression::event_streams) says so, as in tower-http's
+//! default: each open stream would keep a compressor's state (hundreds of
+//! KiB, against about 1 KiB for an idle stream today), while the events,
+//! small and flushed one by one, shrink little.
 //!
 //! ```no_run
 //! use pool_server::compression::Compression;
@@ -24,16 +49,31 @@
 //! # }
 //! ```
 
-use std::io::Write;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
 
 use bytes::Bytes;
 use http::header::{
-    HeaderValue, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_RANGE, CONTENT_TYPE, ETAG, VARY,
+    HeaderValue, ACCEPT_ENCODING, ACCEPT_RANGES, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE,
+    CONTENT_TYPE, ETAG, VARY,
 };
 use http::StatusCode;
 
 use super::middleware::{Middleware, Next};
+use crate::response::Body;
+use crate::stream::ChunkEncoder;
 use crate::{Request, Response};
+
+/// The brotli window (log2 of its bytes) for bodies compressed as they are
+/// sent: 256 KiB, which bounds the compressor's memory per connection. A
+/// body in memory uses brotli's default, 4 MiB, since it is there whole.
+pub const STREAM_WINDOW_BITS: u32 = 18;
+
+/// Brotli's default window for bodies in memory.
+const FULL_WINDOW_BITS: u32 = 22;
+
+/// The compressors' own output buffers.
+const BUFFER: usize = 4096;
 
 /// The compression middleware; see the [module docs](self).
 #[derive(Debug, Clone)]
@@ -41,6 +81,7 @@ pub struct Compression {
     min_size: usize,
     gzip_level: u32,
     brotli_quality: u32,
+    event_streams: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,16 +92,19 @@ enum Coding {
 
 impl Compression {
     /// Brotli at quality 4 and gzip at level 6 (fast settings that still
-    /// shrink JSON and HTML several times), for bodies of 1 KiB and more.
+    /// shrink JSON and HTML several times), for bodies of 1 KiB and more,
+    /// not for server-sent events.
     pub fn new() -> Compression {
         Compression {
             min_size: 1024,
             gzip_level: 6,
             brotli_quality: 4,
+            event_streams: false,
         }
     }
 
-    /// The smallest body worth compressing, in bytes.
+    /// The smallest body worth compressing, in bytes. Bodies of unknown
+    /// length (readers without a length, streams) are always worth it.
     pub fn min_size(mut self, bytes: usize) -> Compression {
         self.min_size = bytes;
         self
@@ -78,7 +122,15 @@ impl Compression {
         self
     }
 
-    fn compress(&self, coding: Coding, body: &[u8]) -> std::io::Result<Vec<u8>> {
+    /// Whether to compress server-sent events (`text/event-stream`); off by
+    /// default (see the [module docs](self)). When on, each event is
+    /// flushed out of the compressor as it is sent.
+    pub fn event_streams(mut self, compress: bool) -> Compression {
+        self.event_streams = compress;
+        self
+    }
+
+    fn compress(&self, coding: Coding, body: &[u8]) -> io::Result<Vec<u8>> {
         match coding {
             Coding::Gzip => {
                 let level = flate2::Compression::new(self.gzip_level);
@@ -89,13 +141,92 @@ impl Compression {
             Coding::Brotli => {
                 let mut out = Vec::new();
                 {
-                    let mut encoder =
-                        brotli::CompressorWriter::new(&mut out, 4096, self.brotli_quality, 22);
+                    let mut encoder = brotli::CompressorWriter::new(
+                        &mut out,
+                        BUFFER,
+                        self.brotli_quality,
+                        FULL_WINDOW_BITS,
+                    );
                     encoder.write_all(body)?;
                 }
                 Ok(out)
             }
         }
+    }
+
+    /// `reader`'s bytes, compressed as they are read.
+    fn reader(&self, coding: Coding, reader: Box<dyn Read + Send>) -> Box<dyn Read + Send> {
+        match coding {
+            Coding::Gzip => Box::new(flate2::read::GzEncoder::new(
+                reader,
+                flate2::Compression::new(self.gzip_level),
+            )),
+            Coding::Brotli => Box::new(brotli::CompressorReader::new(
+                reader,
+                BUFFER,
+                self.brotli_quality,
+                STREAM_WINDOW_BITS,
+            )),
+        }
+    }
+
+    fn chunk_encoder(&self, coding: Coding) -> Box<dyn ChunkEncoder> {
+        match coding {
+            Coding::Gzip => Box::new(GzipChunks(flate2::write::GzEncoder::new(
+                Vec::new(),
+                flate2::Compression::new(self.gzip_level),
+            ))),
+            Coding::Brotli => Box::new(BrotliChunks(Some(brotli::CompressorWriter::new(
+                Vec::new(),
+                BUFFER,
+                self.brotli_quality,
+                STREAM_WINDOW_BITS,
+            )))),
+        }
+    }
+
+    /// `body` compressed, or, when it is not worth it or compressing
+    /// failed, the body as it was.
+    fn encode(&self, coding: Coding, body: Body) -> Result<Body, Body> {
+        let small = |len: u64| len < self.min_size as u64;
+        match body {
+            Body::Full(bytes) if small(bytes.len() as u64) => Err(Body::Full(bytes)),
+            Body::Full(bytes) => match self.compress(coding, &bytes) {
+                Ok(compressed) => Ok(Body::Full(Bytes::from(compressed))),
+                Err(err) => Err(failed(err, Body::Full(bytes))),
+            },
+            Body::Reader { len: Some(len), .. } | Body::File { len, .. } if small(len) => Err(body),
+            Body::Reader { reader, .. } => Ok(Body::Reader {
+                reader: self.reader(coding, reader),
+                len: None,
+            }),
+            Body::File { file, offset, len } => match file_reader(file, offset, len) {
+                Ok(reader) => Ok(Body::Reader {
+                    reader: self.reader(coding, reader),
+                    len: None,
+                }),
+                Err((err, file)) => Err(failed(err, Body::File { file, offset, len })),
+            },
+            Body::Stream(stream) => match stream.encode_with(self.chunk_encoder(coding)) {
+                Ok(()) => Ok(Body::Stream(stream)),
+                Err(err) => Err(failed(err, Body::Stream(stream))),
+            },
+        }
+    }
+
+    /// Whether this middleware may compress `response`.
+    fn applies(&self, response: &Response) -> bool {
+        let headers = response.headers();
+        response.status() == StatusCode::OK
+            && !headers.contains_key(CONTENT_ENCODING)
+            && !headers.contains_key(CONTENT_RANGE)
+            && headers
+                .get(CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(essence)
+                .is_some_and(|ty| {
+                    compressible_type(&ty) && (self.event_streams || ty != "text/event-stream")
+                })
     }
 }
 
@@ -108,33 +239,32 @@ impl Default for Compression {
 impl Middleware for Compression {
     fn call(&self, req: &Request, next: Next<'_>) -> Response {
         let mut response = next.run(req);
-        if !compressible(&response) {
+        if !self.applies(&response) {
             return response;
         }
         // The answer depends on Accept-Encoding, whether or not this one
         // is compressed: caches must know.
-        response
-            .headers_mut()
-            .append(VARY, HeaderValue::from_static("accept-encoding"));
+        add_vary(&mut response);
         let Some(coding) = choose(req.header(ACCEPT_ENCODING)) else {
             return response;
         };
-        if response.body().len() < self.min_size {
-            return response;
-        }
-        let compressed = match self.compress(coding, response.body()) {
-            Ok(compressed) => compressed,
-            Err(err) => {
-                log::error!("compressing a response failed: {err}; sending it as it is");
+        let body = response.take_body();
+        match self.encode(coding, body) {
+            Ok(body) => response.put_body(body),
+            Err(body) => {
+                response.put_body(body);
                 return response;
             }
-        };
+        }
         let name = match coding {
             Coding::Brotli => "br",
             Coding::Gzip => "gzip",
         };
         let headers = response.headers_mut();
         headers.insert(CONTENT_ENCODING, HeaderValue::from_static(name));
+        // A length set for HEAD (files set one) was the uncompressed one.
+        headers.remove(CONTENT_LENGTH);
+        headers.remove(ACCEPT_RANGES);
         if let Some(etag) = headers.get(ETAG).and_then(|v| v.to_str().ok()) {
             if !etag.starts_with("W/") {
                 if let Ok(weak) = HeaderValue::try_from(format!("W/{etag}")) {
@@ -142,36 +272,90 @@ impl Middleware for Compression {
                 }
             }
         }
-        response.set_body(Bytes::from(compressed));
         response
     }
 }
 
-/// Whether `response` is one this middleware may compress.
-fn compressible(response: &Response) -> bool {
-    let headers = response.headers();
-    response.status() == StatusCode::OK
-        && response.has_body_in_memory()
-        && !headers.contains_key(CONTENT_ENCODING)
-        && !headers.contains_key(CONTENT_RANGE)
-        && headers
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(compressible_type)
+/// Gzip, sync-flushed after each chunk.
+struct GzipChunks(flate2::write::GzEncoder<Vec<u8>>);
+
+impl ChunkEncoder for GzipChunks {
+    fn encode(&mut self, data: &[u8]) -> io::Result<Vec<u8>> {
+        self.0.write_all(data)?;
+        // flate2's flush is a sync flush: what is out decodes on its own.
+        self.0.flush()?;
+        Ok(std::mem::take(self.0.get_mut()))
+    }
+
+    fn finish(&mut self) -> io::Result<Vec<u8>> {
+        self.0.try_finish()?;
+        Ok(std::mem::take(self.0.get_mut()))
+    }
 }
 
-fn compressible_type(content_type: &str) -> bool {
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+/// Brotli, flushed after each chunk; `None` once finished.
+struct BrotliChunks(Option<brotli::CompressorWriter<Vec<u8>>>);
+
+impl ChunkEncoder for BrotliChunks {
+    fn encode(&mut self, data: &[u8]) -> io::Result<Vec<u8>> {
+        let Some(encoder) = self.0.as_mut() else {
+            return Err(io::Error::other("brotli stream already finished"));
+        };
+        encoder.write_all(data)?;
+        encoder.flush()?;
+        Ok(std::mem::take(encoder.get_mut()))
+    }
+
+    fn finish(&mut self) -> io::Result<Vec<u8>> {
+        // `into_inner` writes the last meta-block.
+        Ok(self.0.take().map(|e| e.into_inner()).unwrap_or_default())
+    }
+}
+
+/// `len` bytes of `file` from `offset`, as a reader; the file back if it
+/// cannot seek.
+fn file_reader(
+    mut file: File,
+    offset: u64,
+    len: u64,
+) -> Result<Box<dyn Read + Send>, (io::Error, File)> {
+    match file.seek(SeekFrom::Start(offset)) {
+        Ok(_) => Ok(Box::new(file.take(len))),
+        Err(err) => Err((err, file)),
+    }
+}
+
+fn failed(err: io::Error, body: Body) -> Body {
+    log::error!("compressing a response failed: {err}; sending it as it is");
+    body
+}
+
+/// Adds `Vary: Accept-Encoding` unless a `Vary` field names it already.
+fn add_vary(response: &mut Response) {
+    let headers = response.headers_mut();
+    let named = headers.get_all(VARY).iter().any(|value| {
+        value.to_str().is_ok_and(|v| {
+            v.split(',')
+                .any(|t| t.trim() == "*" || t.trim().eq_ignore_ascii_case("accept-encoding"))
+        })
+    });
+    if !named {
+        headers.append(VARY, HeaderValue::from_static("accept-encoding"));
+    }
+}
+
+/// The media type of a `Content-Type` value, lowercased.
+fn essence(content_type: &str) -> Option<String> {
+    let essence = content_type.split(';').next()?.trim();
+    (!essence.is_empty()).then(|| essence.to_ascii_lowercase())
+}
+
+fn compressible_type(essence: &str) -> bool {
     essence.starts_with("text/")
         || essence.ends_with("+json")
         || essence.ends_with("+xml")
         || matches!(
-            essence.as_str(),
+            essence,
             "application/json"
                 | "application/javascript"
                 | "application/xml"
@@ -247,7 +431,8 @@ mod tests {
             ("image/png", false),
             ("application/octet-stream", false),
         ] {
-            assert_eq!(compressible_type(ty), want, "{ty}");
+            let ty = essence(ty).unwrap();
+            assert_eq!(compressible_type(&ty), want, "{ty}");
         }
     }
 }

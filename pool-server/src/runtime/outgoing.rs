@@ -154,7 +154,10 @@ impl Outgoing {
     /// its producers (used at shutdown).
     pub(crate) fn end(&mut self, out: &mut Vec<u8>) -> Step {
         if let Source::Stream(stream) = &self.source {
-            // What the producers sent before the end still goes out.
+            // What the producers sent before the end still goes out, and
+            // an encoded stream's last bytes, without which it would not
+            // decode.
+            stream.finish_encoding();
             if stream.pull(out, usize::MAX, frame_for(self.framing)) == Pulled::Overflowed {
                 return Step::Failed;
             }
@@ -175,10 +178,10 @@ impl Outgoing {
         let Some(stream) = self.stream() else {
             return;
         };
-        let Some((_, bytes)) = stream.heartbeat_every() else {
+        if stream.heartbeat_every().is_none() {
             return;
-        };
-        frame_for(self.framing)(out, bytes);
+        }
+        stream.beat(out, frame_for(self.framing));
         self.last_sent = now;
     }
 }
