@@ -19,7 +19,8 @@
 //!
 //! - a body in memory is compressed whole, and keeps a `Content-Length`;
 //! - a [`Response::stream`] reader is read through the compressor on a
-//!   worker, a window at a time;
+//!   worker, a window at a time (its bytes leave when the compressor's
+//!   buffers fill, not read by read);
 //! - a [`BodyStream`](crate::stream::BodyStream) is compressed on its
 //!   producers' threads, and each [`send`](crate::stream::Sender::send) is
 //!   flushed (a gzip sync flush, a brotli flush), so every chunk reaches the
