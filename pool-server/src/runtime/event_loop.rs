@@ -22,7 +22,7 @@ use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 
-use super::conn::{Conn, LoopCx, Next, WorkerCx};
+use super::conn::{Conn, LoopCx, Next, Spares, WorkerCx, LOOP_SPARES};
 use super::metrics::{ConnState, Metrics};
 use super::pool::{Submitter, ThreadPool};
 use super::signals::ShutdownSignals;
@@ -243,6 +243,7 @@ pub(crate) struct EventLoop {
     shared: Arc<Shared>,
     back: Receiver<Back>,
     scratch: Box<[u8]>,
+    spares: Spares,
     /// The listener is registered with the poller.
     accepting: bool,
     /// Accepting was paused after an OS error, until then.
@@ -313,6 +314,7 @@ impl EventLoop {
                 shared: Arc::clone(&shared),
                 back,
                 scratch: vec![0; SCRATCH_SIZE].into_boxed_slice(),
+                spares: Spares::new(LOOP_SPARES),
                 accepting: true,
                 accept_resume: None,
                 drain_deadline: None,
@@ -572,6 +574,7 @@ impl EventLoop {
             limits: &self.shared.limits,
             memory: &self.shared.body_memory,
             scratch: &mut self.scratch,
+            spares: &mut self.spares,
             now,
             draining: self.drain_deadline.is_some(),
         };

@@ -17,17 +17,20 @@ use http::StatusCode;
 const REFUSALS: [u16; 11] = [400, 408, 413, 414, 417, 431, 500, 501, 503, 505, 507];
 
 /// Counts one connection gathered since the loop last took them.
+///
+/// Every connection carries one, so the event counts are `u32`: they are
+/// taken after each turn or job, which counts a few at most.
 #[derive(Debug, Default)]
 pub(crate) struct Tally {
     pub(crate) bytes_read: u64,
     pub(crate) bytes_written: u64,
     /// Responses from the application, by status class (1xx to 5xx).
-    pub(crate) responses: [u64; 5],
+    pub(crate) responses: [u32; 5],
     /// Refusals the connection answered itself, by index in [`REFUSALS`].
-    pub(crate) refused: [u64; REFUSALS.len()],
-    pub(crate) idle_closes: u64,
-    pub(crate) write_timeouts: u64,
-    pub(crate) shed: u64,
+    pub(crate) refused: [u32; REFUSALS.len()],
+    pub(crate) idle_closes: u32,
+    pub(crate) write_timeouts: u32,
+    pub(crate) shed: u32,
 }
 
 impl Tally {
@@ -98,9 +101,9 @@ impl Metrics {
 
     /// Adds a connection's tally and clears it.
     pub(crate) fn take(&self, tally: &mut Tally) {
-        fn add(counter: &AtomicU64, n: &mut u64) {
-            if *n > 0 {
-                counter.fetch_add(std::mem::take(n), Ordering::Relaxed);
+        fn add<N: Copy + Default + PartialEq + Into<u64>>(counter: &AtomicU64, n: &mut N) {
+            if *n != N::default() {
+                counter.fetch_add(std::mem::take(n).into(), Ordering::Relaxed);
             }
         }
         add(&self.bytes_read, &mut tally.bytes_read);

@@ -80,7 +80,7 @@ impl Conn {
                 };
                 let (decoder, expected) = match head.body {
                     BodyKind::Empty => {
-                        self.finish(head.request, head.keep_alive);
+                        self.finish(Box::new(head.request), head.keep_alive);
                         return (end, true);
                     }
                     BodyKind::Length(n) => (BodyDecoder::length(n), Some(n)),
@@ -152,13 +152,13 @@ impl Conn {
                         return (0, false);
                     }
                 }
-                self.finish(*request, keep_alive);
+                self.finish(request, keep_alive);
                 (decoded.consumed, true)
             }
         }
     }
 
-    fn finish(&mut self, request: Request, keep_alive: bool) {
+    fn finish(&mut self, request: Box<Request>, keep_alive: bool) {
         self.ready.push(Exchange {
             request,
             keep_alive,

@@ -38,8 +38,11 @@ const LINGER_BYTES: usize = 256 * 1024;
 /// idle connection costs a few hundred bytes whatever it carried before.
 const KEEP_BUFFER: usize = 16 * 1024;
 
+mod buffers;
 mod framing;
 mod respond;
+
+pub(crate) use buffers::{Spares, LOOP_SPARES};
 
 use respond::{Pumped, LOOP_WINDOWS, WORKER_WINDOWS};
 
@@ -60,8 +63,9 @@ pub(crate) struct Conn {
     /// Response bytes, written from `written` on.
     write_buf: Vec<u8>,
     written: usize,
-    /// The rest of a response body that was not in memory.
-    outgoing: Option<Outgoing>,
+    /// The rest of a response body that was not in memory; boxed, as most
+    /// connections never have one and every connection pays for the field.
+    outgoing: Option<Box<Outgoing>>,
     /// Its next window needs a worker, and the pool had no room: retried at
     /// the next deadline check.
     worker_wanted: bool,
@@ -110,8 +114,10 @@ enum Reading {
 }
 
 /// A complete request and whether its client wants the connection kept.
+/// The request is boxed so that a connection between requests stays small:
+/// an idle one costs a few hundred bytes.
 struct Exchange {
-    request: Request,
+    request: Box<Request>,
     keep_alive: bool,
 }
 
@@ -178,6 +184,8 @@ pub(crate) struct LoopCx<'a> {
     pub(crate) limits: &'a Limits,
     pub(crate) memory: &'a BodyMemory,
     pub(crate) scratch: &'a mut [u8],
+    /// Buffers for connections that have none between requests.
+    pub(crate) spares: &'a mut Spares,
     pub(crate) now: Instant,
     pub(crate) draining: bool,
 }
@@ -272,12 +280,12 @@ impl Conn {
                 Reading::Idle if cx.draining && self.read_buf.is_empty() && !self.unframed => {
                     // A request may wait in the socket, its event not seen yet:
                     // read it, so it is answered rather than reset by the close.
-                    match self.fill(cx.scratch) {
+                    match self.fill(cx.scratch, cx.spares) {
                         Ok(()) if !self.read_buf.is_empty() => self.unframed = true,
                         _ => return Next::Close,
                     }
                 }
-                Reading::Idle if self.read_buf.is_empty() => self.release_buffers(),
+                Reading::Idle if self.read_buf.is_empty() => self.release_buffers(cx.spares),
                 _ => {}
             }
             if self.unframed {
@@ -287,7 +295,7 @@ impl Conn {
             if !self.maybe_readable {
                 return Next::Wait;
             }
-            match self.fill(cx.scratch) {
+            match self.fill(cx.scratch, cx.spares) {
                 Ok(()) => self.unframed = true,
                 Err(_) => return Next::Close,
             }
@@ -381,6 +389,7 @@ impl Conn {
     /// output pinned per connection stays bounded.
     pub(crate) fn serve(&mut self, cx: &WorkerCx<'_>) {
         let window = cx.write_window;
+        Spares::on_worker(|spares| spares.lend(&mut self.write_buf));
         loop {
             if self.outgoing.is_some() {
                 let pumped = self.pump(window, true, Instant::now(), WORKER_WINDOWS);
@@ -418,6 +427,9 @@ impl Conn {
         // Either the output stalled or the connection goes idle: both clocks start now.
         let now = Instant::now();
         let _ = self.flush(now);
+        if self.write_buf.is_empty() {
+            Spares::on_worker(|spares| spares.reclaim(&mut self.write_buf));
+        }
         self.since = now;
     }
 
@@ -478,7 +490,7 @@ impl Conn {
     }
 
     /// Reads once into `scratch` and appends what came to `read_buf`.
-    fn fill(&mut self, scratch: &mut [u8]) -> io::Result<()> {
+    fn fill(&mut self, scratch: &mut [u8], spares: &mut Spares) -> io::Result<()> {
         loop {
             match self.stream.read(scratch) {
                 Ok(0) => {
@@ -492,6 +504,7 @@ impl Conn {
                     // a new edge; but an EOF that came with these bytes brings
                     // none, so read on until it shows.
                     self.maybe_readable = n == scratch.len() || self.read_closed;
+                    spares.lend(&mut self.read_buf);
                     self.read_buf.extend_from_slice(&scratch[..n]);
                     return Ok(());
                 }
@@ -509,7 +522,7 @@ impl Conn {
     /// that makes progress restarts the write timeout: it bounds a pause, not
     /// the whole transfer.
     fn flush(&mut self, now: Instant) -> io::Result<bool> {
-        let more = self.outgoing.as_ref().is_some_and(Outgoing::is_file);
+        let more = self.outgoing.as_ref().is_some_and(|o| o.is_file());
         while self.written < self.write_buf.len() {
             let pending = &self.write_buf[self.written..];
             let sent = if more {
@@ -578,14 +591,12 @@ impl Conn {
         }
     }
 
-    /// An idle connection keeps small buffers (to avoid reallocating on every
-    /// request) and drops large ones.
-    fn release_buffers(&mut self) {
-        if self.read_buf.capacity() > KEEP_BUFFER {
-            self.read_buf = Vec::new();
-        }
-        if self.write_buf.capacity() > KEEP_BUFFER {
-            self.write_buf = Vec::new();
+    /// An idle connection holds no buffer: small ones go to the spares,
+    /// large ones are freed.
+    fn release_buffers(&mut self, spares: &mut Spares) {
+        spares.reclaim(&mut self.read_buf);
+        if self.write_buf.is_empty() {
+            spares.reclaim(&mut self.write_buf);
         }
         // Room for pipelined requests, kept after a client pipelined.
         if self.ready.rest.capacity() > 0 {

@@ -76,8 +76,8 @@ impl Conn {
             persist(keep),
             framing,
         ) {
-            self.outgoing = Outgoing::new(body, framing, now);
-            if let Some(stream) = self.outgoing.as_ref().and_then(Outgoing::stream) {
+            self.outgoing = Outgoing::new(body, framing, now).map(Box::new);
+            if let Some(stream) = self.outgoing.as_ref().and_then(|o| o.stream()) {
                 stream.set_notify((cx.waker_for)(self.key));
             }
         }
@@ -157,7 +157,7 @@ impl Conn {
     /// `read_buf` (up to a head's size) for after the stream.
     pub(super) fn watch_for_eof(&mut self, cx: &mut LoopCx<'_>) -> Next {
         while self.maybe_readable && self.read_buf.len() <= cx.limits.max_head_size {
-            if self.fill(cx.scratch).is_err() || self.peer_closed {
+            if self.fill(cx.scratch, cx.spares).is_err() || self.peer_closed {
                 return Next::Close;
             }
         }
