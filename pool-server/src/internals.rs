@@ -157,7 +157,7 @@ pub enum Persist {
 
 /// See `protocol::encode::response`.
 pub fn encode_response(out: &mut Vec<u8>, res: &Response, head_only: bool, persist: Persist) {
-    encode::response(out, res, head_only, persist.encode());
+    encode::response(out, res, head_only, persist.encode(), None);
 }
 
 impl Persist {
@@ -195,7 +195,7 @@ pub fn encode_head(
         Framing::Chunked => encode::Framing::Chunked,
         Framing::UntilClose => encode::Framing::UntilClose,
     };
-    encode::head(out, res, head_only, persist.encode(), framing)
+    encode::head(out, res, head_only, persist.encode(), framing, None)
 }
 
 /// See `protocol::encode::refusal` (with the default bodies).

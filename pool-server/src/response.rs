@@ -370,6 +370,11 @@ impl Response {
         std::mem::replace(&mut self.body, Body::Full(Bytes::new()))
     }
 
+    /// The body of any kind, for the encoder.
+    pub(crate) fn raw_body(&self) -> &Body {
+        &self.body
+    }
+
     /// Puts a body of any kind in, for middleware that transforms it.
     pub(crate) fn put_body(&mut self, body: Body) {
         self.body = body;

@@ -1,12 +1,15 @@
 //! Response heads and bodies into bytes (RFC 9112 §4-6). No I/O happens here.
 
+use std::fmt;
+
 use http::header::{HeaderMap, CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
-use http::StatusCode;
+use http::{StatusCode, Version};
 
 use super::date::append_date;
 use super::error::RequestError;
 use crate::config::RefusalBodies;
-use crate::Response;
+use crate::response::Body;
+use crate::{Request, Response};
 
 /// What the `Connection` header of a response says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,40 +41,95 @@ pub(crate) enum Framing {
 /// HEAD request: the headers a GET would get and no body. Its
 /// `Content-Length` is the body's length, or, when the handler left the
 /// body empty and set `Content-Length` itself (a HEAD route that knows the
-/// size without making the body), that value.
-///
-/// A 1xx status from a handler is refused with a 500 (see
-/// [`interim_refused`]).
-pub(crate) fn response(out: &mut Vec<u8>, res: &Response, head_only: bool, persist: Persist) {
-    let length = if head_only && res.body().is_empty() {
-        declared_length(res.headers()).unwrap_or(0)
-    } else {
-        res.body().len() as u64
+/// size without making the body), that value. `request` names the exchange
+/// in the log when the response had to be corrected (see [`head`]).
+pub(crate) fn response(
+    out: &mut Vec<u8>,
+    res: &Response,
+    head_only: bool,
+    persist: Persist,
+    request: Option<&Request>,
+) {
+    let length = match declared_length(res.headers()) {
+        Some(Ok(declared)) if head_only && res.body().is_empty() => declared,
+        _ => res.body().len() as u64,
     };
-    if head(out, res, head_only, persist, Framing::Length(length)) {
+    if head(
+        out,
+        res,
+        head_only,
+        persist,
+        Framing::Length(length),
+        request,
+    ) {
         out.extend_from_slice(res.body());
+    }
+}
+
+/// How the body of `res`, one not held in memory, is delimited for a
+/// client speaking `version`: by its length when it is known, or declared
+/// by the handler's `Content-Length` for a reader (the body is then cut to
+/// it, or ends the connection short of it, see `Outgoing`); chunked
+/// otherwise, or until the connection closes for an HTTP/1.0 client
+/// (RFC 9112 §6.3), who knows no chunked coding.
+pub(crate) fn framing(res: &Response, version: Version) -> Framing {
+    if is_bodiless(res.status()) {
+        return Framing::Length(0);
+    }
+    match (res.raw_body(), declared_length(res.headers())) {
+        (Body::Full(bytes), _) => Framing::Length(bytes.len() as u64),
+        (Body::Reader { len: Some(n), .. }, _) => Framing::Length(*n),
+        (Body::Reader { len: None, .. }, Some(Ok(declared))) => Framing::Length(declared),
+        (Body::File { len, .. }, _) => Framing::Length(*len),
+        _ if version == Version::HTTP_11 => Framing::Chunked,
+        _ => Framing::UntilClose,
     }
 }
 
 /// Appends the head of `res` with the given framing, and says whether its
 /// body follows (not for HEAD, 204 and 304).
+///
+/// Every response goes through here, so here a handler's mistakes are kept
+/// off the wire: the server owns framing and connection management
+/// (`Content-Length`, `Transfer-Encoding` and `Connection` are its own), a
+/// 204 or 304 carries no body, a status outside 200..=599 becomes a 500
+/// (see [`status_refused`]), and a header value with a control character
+/// (CR, LF, NUL: only `unsafe` code can put one in a `HeaderValue`) is
+/// dropped, since it would end the head early or split it. What had to be
+/// corrected is logged once per response, naming `request` when known.
 pub(crate) fn head(
     out: &mut Vec<u8>,
     res: &Response,
     head_only: bool,
     persist: Persist,
     framing: Framing,
+    request: Option<&Request>,
 ) -> bool {
     let status = res.status();
-    if status.is_informational() {
-        interim_refused(out, status, head_only, persist);
+    if !is_final(status) {
+        status_refused(out, status, head_only, persist, request);
         return false;
     }
+    let mut mistakes = Mistakes::default();
     status_line(out, status);
     let headers = res.headers();
     for (name, value) in headers {
-        // The server owns framing and connection management.
-        if name == CONTENT_LENGTH || name == TRANSFER_ENCODING || name == CONNECTION {
+        if name == TRANSFER_ENCODING {
+            mistakes.add(format_args!(
+                "dropped Transfer-Encoding {value:?}: the server frames bodies"
+            ));
+            continue;
+        }
+        // Checked as a whole below; `Connection` says what the server may
+        // do with the connection (middleware asks for `close`), not what
+        // the client reads.
+        if name == CONTENT_LENGTH || name == CONNECTION {
+            continue;
+        }
+        if !is_field_value(value.as_bytes()) {
+            mistakes.add(format_args!(
+                "dropped header {name}: its value {value:?} has a control character"
+            ));
             continue;
         }
         out.extend_from_slice(name.as_str().as_bytes());
@@ -82,7 +140,18 @@ pub(crate) fn head(
     // RFC 9110 §8.6 and §15.4.5: a 204 has no Content-Length and no body; a
     // 304 has no body, and a length there would describe the full
     // representation, which we do not know.
-    let bodiless = status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED;
+    let bodiless = is_bodiless(status);
+    if bodiless {
+        let dropped = match res.raw_body() {
+            Body::Full(bytes) if bytes.is_empty() => None,
+            Body::Full(bytes) => Some(format!("{} bytes", bytes.len())),
+            _ => Some("a streamed body".to_owned()),
+        };
+        if let Some(dropped) = dropped {
+            mistakes.add(format_args!("dropped {dropped}: a {status} has no body"));
+        }
+    }
+    check_length(headers, status, framing, &mut mistakes);
     if !bodiless {
         match framing {
             Framing::Length(length) => {
@@ -105,7 +174,91 @@ pub(crate) fn head(
         Persist::Close => out.extend_from_slice(b"connection: close\r\n"),
     }
     out.extend_from_slice(b"\r\n");
+    mistakes.log(status, request);
     !head_only && !bodiless
+}
+
+/// Whether a handler may answer with `status`: a final HTTP status, 200 to
+/// 599 (see [`status_refused`] for the others).
+pub(crate) fn is_final(status: StatusCode) -> bool {
+    (200..=599).contains(&status.as_u16())
+}
+
+/// RFC 9110 §15.3.5 and §15.4.5: statuses whose responses end at the head.
+fn is_bodiless(status: StatusCode) -> bool {
+    status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED
+}
+
+/// RFC 9110 §5.5: a field value is visible characters, spaces, tabs and
+/// obs-text; any other control character is refused (the same rule as
+/// `HeaderValue`'s checked constructors).
+fn is_field_value(value: &[u8]) -> bool {
+    value
+        .iter()
+        .all(|&b| (b >= 0x20 && b != 0x7f) || b == b'\t')
+}
+
+/// Notes a handler's `Content-Length` that is not one valid length, or
+/// disagrees with what is sent (the server's length wins). A 304's length
+/// describes the representation, not this body, so it is not checked.
+fn check_length(
+    headers: &HeaderMap,
+    status: StatusCode,
+    framing: Framing,
+    mistakes: &mut Mistakes,
+) {
+    if status == StatusCode::NOT_MODIFIED {
+        return;
+    }
+    let declared = match declared_length(headers) {
+        None => return,
+        Some(Ok(declared)) => declared,
+        Some(Err(wrong)) => {
+            mistakes.add(format_args!("ignored Content-Length: {wrong}"));
+            return;
+        }
+    };
+    let sent = match framing {
+        _ if is_bodiless(status) => 0,
+        Framing::Length(sent) => sent,
+        Framing::Chunked | Framing::UntilClose => {
+            mistakes.add(format_args!(
+                "ignored Content-Length {declared}: a stream's length is not known, so it is sent {}",
+                if framing == Framing::Chunked { "chunked" } else { "until the connection closes" }
+            ));
+            return;
+        }
+    };
+    if declared != sent {
+        mistakes.add(format_args!(
+            "replaced Content-Length {declared} with the body's {sent}"
+        ));
+    }
+}
+
+/// What had to be corrected in one response, logged together.
+#[derive(Default)]
+struct Mistakes(Vec<String>);
+
+impl Mistakes {
+    fn add(&mut self, what: fmt::Arguments<'_>) {
+        self.0.push(what.to_string());
+    }
+
+    fn log(self, status: StatusCode, request: Option<&Request>) {
+        if self.0.is_empty() {
+            return;
+        }
+        let what = self.0.join("; ");
+        match request {
+            Some(req) => log::error!(
+                "the response {status} to {} {} was corrected: {what}",
+                req.method(),
+                req.path()
+            ),
+            None => log::error!("a response {status} was corrected: {what}"),
+        }
+    }
 }
 
 /// Appends one chunk of a chunked body (RFC 9112 §7.1); empty data is
@@ -139,31 +292,50 @@ pub(crate) fn chunk_size(out: &mut Vec<u8>, size: usize) {
 /// The last chunk and an empty trailer section: the end of a chunked body.
 pub(crate) const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
 
-/// Answers 500 in place of a handler's 1xx. An interim response (RFC 9110
-/// §15.2) ends no exchange: after `100` or `103` the client waits for a
-/// final response that never comes, and after `101` it speaks another
-/// protocol, which the server does not. Only the server sends interim
-/// responses, [`CONTINUE`] when a client asks for it.
-fn interim_refused(out: &mut Vec<u8>, status: StatusCode, head_only: bool, persist: Persist) {
-    log::error!("a handler returned {status}, an interim status; answering 500 instead");
+/// Answers 500 in place of a status a handler may not send. An interim
+/// response (1xx, RFC 9110 §15.2) ends no exchange: after `100` or `103`
+/// the client waits for a final response that never comes, and after `101`
+/// it speaks another protocol, which the server does not. Only the server
+/// sends interim responses, [`CONTINUE`] when a client asks for it. Codes
+/// from 600 up are not HTTP statuses at all (§15), though `StatusCode`
+/// takes them.
+fn status_refused(
+    out: &mut Vec<u8>,
+    status: StatusCode,
+    head_only: bool,
+    persist: Persist,
+    request: Option<&Request>,
+) {
+    let what = match status.is_informational() {
+        true => "an interim status",
+        false => "not an HTTP status",
+    };
+    match request {
+        Some(req) => log::error!(
+            "the handler of {} {} returned {status}, {what}; answering 500 instead",
+            req.method(),
+            req.path()
+        ),
+        None => log::error!("a handler returned {status}, {what}; answering 500 instead"),
+    }
     let res = Response::status_only(StatusCode::INTERNAL_SERVER_ERROR);
-    response(out, &res, head_only, persist);
+    response(out, &res, head_only, persist, None);
 }
 
-/// The `Content-Length` a handler set, when it is one valid length
-/// (RFC 9110 §8.6: `1*DIGIT`); anything else is logged and ignored.
-fn declared_length(headers: &HeaderMap) -> Option<u64> {
+/// The `Content-Length` a handler set: `None` when there is none, the
+/// value when it is one valid length (RFC 9110 §8.6: `1*DIGIT`), what is
+/// wrong with it otherwise.
+fn declared_length(headers: &HeaderMap) -> Option<Result<u64, String>> {
     let mut values = headers.get_all(CONTENT_LENGTH).iter();
     let value = values.next()?;
+    if values.next().is_some() {
+        return Some(Err("set more than once".to_owned()));
+    }
     let length = std::str::from_utf8(value.as_bytes())
         .ok()
         .filter(|digits| digits.bytes().all(|b| b.is_ascii_digit()))
-        .and_then(|digits| digits.parse().ok())
-        .filter(|_| values.next().is_none());
-    if length.is_none() {
-        log::error!("a HEAD handler set an invalid Content-Length ({value:?}); sending 0");
-    }
-    length
+        .and_then(|digits| digits.parse().ok());
+    Some(length.ok_or_else(|| format!("{value:?} is not a length")))
 }
 
 /// Appends the response to a refused request; the connection closes after it.
@@ -176,7 +348,7 @@ pub(crate) fn refusal(out: &mut Vec<u8>, err: RequestError, bodies: &RefusalBodi
             Response::text(message).with_status(err.status())
         }
     };
-    response(out, &res, false, Persist::Close);
+    response(out, &res, false, Persist::Close, None);
 }
 
 /// Appends the 503 the event loop sends when every worker is busy and the
@@ -189,7 +361,7 @@ pub(crate) fn overloaded(out: &mut Vec<u8>, bodies: &RefusalBodies) {
                 .with_status(StatusCode::SERVICE_UNAVAILABLE)
         })
         .with_header("retry-after", "1");
-    response(out, &res, false, Persist::Close);
+    response(out, &res, false, Persist::Close, None);
 }
 
 fn status_line(out: &mut Vec<u8>, status: StatusCode) {
@@ -206,7 +378,7 @@ mod tests {
 
     fn encode(res: &Response, head_only: bool, persist: Persist) -> String {
         let mut out = Vec::new();
-        response(&mut out, res, head_only, persist);
+        response(&mut out, res, head_only, persist, None);
         String::from_utf8(out).unwrap()
     }
 
@@ -268,8 +440,8 @@ mod tests {
     }
 
     #[test]
-    fn interim_statuses_from_a_handler_become_500() {
-        for code in [100, 101, 103, 199] {
+    fn interim_and_non_http_statuses_from_a_handler_become_500() {
+        for code in [100, 101, 103, 199, 600, 999] {
             let res = Response::text("x").with_status(StatusCode::from_u16(code).unwrap());
             for head_only in [false, true] {
                 let text = encode(&res, head_only, Persist::KeepAlive);
@@ -279,6 +451,71 @@ mod tests {
                     "{code}: {text}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn field_values_with_control_characters_are_refused() {
+        for good in [&b""[..], b"a b\tc", b"\x80\xff obs-text", b"~!"] {
+            assert!(is_field_value(good), "{good:?}");
+        }
+        for bad in [&b"a\rb"[..], b"a\nb", b"a\0b", b"\x1b[31m", b"del\x7f"] {
+            assert!(!is_field_value(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn bodiless_statuses_drop_the_body_and_any_length() {
+        for status in [StatusCode::NO_CONTENT, StatusCode::NOT_MODIFIED] {
+            let res = Response::text("body")
+                .with_status(status)
+                .with_header("content-length", "4");
+            let text = encode(&res, false, Persist::KeepAlive);
+            assert!(
+                !text.contains("body") && !text.contains("content-length"),
+                "{text}"
+            );
+            assert!(text.ends_with("\r\n\r\n"), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_reader_takes_the_handlers_length_and_a_stream_does_not() {
+        let reader = |len: Option<u64>| {
+            let res = Response::stream(std::io::empty());
+            match len {
+                Some(len) => res.with_len(len),
+                None => res,
+            }
+        };
+        let declared = |res: Response| res.with_header("content-length", "10");
+        let (_, stream) = crate::stream::channel(16);
+        let cases = [
+            (reader(None), Version::HTTP_11, Framing::Chunked),
+            (reader(None), Version::HTTP_10, Framing::UntilClose),
+            (
+                declared(reader(None)),
+                Version::HTTP_10,
+                Framing::Length(10),
+            ),
+            (
+                declared(reader(Some(3))),
+                Version::HTTP_11,
+                Framing::Length(3),
+            ),
+            (
+                declared(Response::from_stream(stream)),
+                Version::HTTP_11,
+                Framing::Chunked,
+            ),
+            (
+                declared(reader(None)).with_status(StatusCode::NO_CONTENT),
+                Version::HTTP_11,
+                Framing::Length(0),
+            ),
+        ];
+        for (res, version, want) in cases {
+            assert_eq!(framing(&res, version), want, "{res:?} {version:?}");
         }
     }
 

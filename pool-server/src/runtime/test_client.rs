@@ -35,6 +35,7 @@ use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH};
 use http::{Method, StatusCode, Version};
 
 use crate::application::{middleware, Handler};
+use crate::protocol::encode;
 use crate::protocol::forwarded::TrustedProxies;
 use crate::request::{Body as RequestBody, MemoryCharge};
 use crate::response::Body;
@@ -188,8 +189,9 @@ impl TestRequest<'_> {
         let handler = &self.client.handler;
         let mut response = panic::catch_unwind(AssertUnwindSafe(|| handler(&request)))
             .unwrap_or_else(|panic| middleware::panicked(&request, &panic));
-        if response.status().is_informational() {
-            // As on the wire: an interim status from a handler is refused.
+        if !encode::is_final(response.status()) {
+            // As on the wire: an interim status (or no HTTP status at all)
+            // from a handler is refused.
             response = Response::status_only(StatusCode::INTERNAL_SERVER_ERROR);
         }
         let body = match request.method == Method::HEAD {

@@ -3,11 +3,10 @@
 
 use std::time::Instant;
 
-use http::{Method, Version};
+use http::{Method, StatusCode, Version};
 
 use super::{Conn, LoopCx, Next, WorkerCx};
 use crate::protocol::encode::{self, Framing, Persist};
-use crate::response::Body;
 use crate::runtime::outgoing::{Outgoing, Step};
 use crate::{Request, Response};
 
@@ -42,31 +41,28 @@ impl Conn {
         cx: &WorkerCx<'_>,
     ) -> bool {
         let head_only = request.method == Method::HEAD;
-        self.tally.response(response.status());
+        self.tally
+            .response(match encode::is_final(response.status()) {
+                true => response.status(),
+                false => StatusCode::INTERNAL_SERVER_ERROR,
+            });
         let persist = |keep| match (keep, request.version) {
             (false, _) => Persist::Close,
             (true, Version::HTTP_10) => Persist::KeepAlive10,
             (true, _) => Persist::KeepAlive,
         };
-        let framing = match response.take_body() {
-            Body::Full(bytes) => {
-                response.set_body(bytes);
-                encode::response(&mut self.write_buf, &response, head_only, persist(keep));
-                return keep;
-            }
-            body => (
-                match &body {
-                    Body::Reader { len: Some(n), .. } => Framing::Length(*n),
-                    Body::File { len, .. } => Framing::Length(*len),
-                    _ if request.version == Version::HTTP_11 => Framing::Chunked,
-                    // RFC 9112 §6.3: an HTTP/1.0 client knows no chunked
-                    // coding; the body ends with the connection.
-                    _ => Framing::UntilClose,
-                },
-                body,
-            ),
-        };
-        let (framing, body) = framing;
+        if response.has_body_in_memory() {
+            let persist = persist(keep);
+            encode::response(
+                &mut self.write_buf,
+                &response,
+                head_only,
+                persist,
+                Some(request),
+            );
+            return keep;
+        }
+        let framing = encode::framing(&response, request.version);
         let keep = keep && framing != Framing::UntilClose;
         let now = Instant::now();
         if encode::head(
@@ -75,8 +71,9 @@ impl Conn {
             head_only,
             persist(keep),
             framing,
+            Some(request),
         ) {
-            self.outgoing = Outgoing::new(body, framing, now).map(Box::new);
+            self.outgoing = Outgoing::new(response.take_body(), framing, now).map(Box::new);
             if let Some(stream) = self.outgoing.as_ref().and_then(|o| o.stream()) {
                 stream.set_notify((cx.waker_for)(self.key));
             }
