@@ -220,10 +220,6 @@ impl Conn {
         }
     }
 
-    pub(crate) fn stream(&mut self) -> &mut TcpStream {
-        &mut self.stream
-    }
-
     /// Moves the connection as far as it can go without blocking: flush
     /// output, read and frame requests, answer refusals, and say what next.
     pub(crate) fn advance(&mut self, cx: &mut LoopCx<'_>) -> Next {
