@@ -23,7 +23,7 @@ pub struct Request {
     pub(crate) method: Method,
     /// The request target in origin form (`/path?query`); absolute-form
     /// targets are reduced to it.
-    pub(crate) target: String,
+    pub(crate) target: Target,
     /// Where the path ends and the query (after `?`) begins, if there is one.
     pub(crate) query_start: Option<usize>,
     pub(crate) version: Version,
@@ -32,6 +32,38 @@ pub struct Request {
     pub(crate) peer_addr: SocketAddr,
     /// The client and scheme a trusted proxy forwarded for, if any.
     pub(crate) forwarded: Option<(IpAddr, Option<String>)>,
+}
+
+/// A request target: as a slice of the request's head when it is kept as
+/// sent, which saves allocating a `String` for every request.
+pub(crate) struct Target(Bytes);
+
+impl Target {
+    /// The target in `bytes`, a copy of a `str`'s (any other bytes would
+    /// read as an empty target).
+    pub(crate) fn from_str_bytes(bytes: Bytes) -> Target {
+        Target(bytes)
+    }
+
+    /// The target as text.
+    pub(crate) fn as_str(&self) -> &str {
+        // Never empty for want of UTF-8, as the constructors take the bytes
+        // of a `str`. Checking again (a few ns for a path) is the price of
+        // sharing the head's bytes without `unsafe`.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl From<String> for Target {
+    fn from(target: String) -> Target {
+        Target(Bytes::from(target))
+    }
+}
+
+impl From<&str> for Target {
+    fn from(target: &str) -> Target {
+        Target(Bytes::copy_from_slice(target.as_bytes()))
+    }
 }
 
 /// Where a request body is kept.
@@ -130,15 +162,16 @@ impl Request {
     /// The path of the request target, as sent (not percent-decoded), such as
     /// `/users/42`. For `OPTIONS *` it is `*`.
     pub fn path(&self) -> &str {
+        let target = self.target.as_str();
         match self.query_start {
-            Some(q) => &self.target[..q],
-            None => &self.target,
+            Some(q) => &target[..q],
+            None => target,
         }
     }
 
     /// The query string after `?`, as sent, if the target has one.
     pub fn query(&self) -> Option<&str> {
-        self.query_start.map(|q| &self.target[q + 1..])
+        self.query_start.map(|q| &self.target.as_str()[q + 1..])
     }
 
     /// The HTTP version: [`Version::HTTP_10`] or [`Version::HTTP_11`].
@@ -256,7 +289,7 @@ impl fmt::Debug for Request {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Request")
             .field("method", &self.method)
-            .field("target", &self.target)
+            .field("target", &self.target.as_str())
             .field("version", &self.version)
             .field("headers", &self.headers)
             .field("body_len", &self.body_len())

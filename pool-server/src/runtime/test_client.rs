@@ -175,7 +175,7 @@ impl TestRequest<'_> {
         let mut request = Request {
             method: self.method,
             query_start: self.target.find('?'),
-            target: self.target,
+            target: self.target.into(),
             version: Version::HTTP_11,
             headers,
             body: RequestBody::Memory {

@@ -24,7 +24,7 @@ fn request(method: Method, target: &str, fields: &[(&str, &str)]) -> Request {
     }
     Request {
         method,
-        target: target.to_owned(),
+        target: target.into(),
         query_start: target.find('?'),
         version: Version::HTTP_11,
         headers,

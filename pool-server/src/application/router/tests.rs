@@ -79,7 +79,7 @@ fn router(routes: &[(&str, &str)]) -> Router {
 fn request(method: Method, target: &str) -> Request {
     Request {
         method,
-        target: target.to_owned(),
+        target: target.into(),
         query_start: target.find('?'),
         version: Version::HTTP_11,
         headers: HeaderMap::new(),
