@@ -94,7 +94,13 @@ impl BodyDecoder {
                 }
             }
             Kind::Chunked(state) => {
-                let room = max_body.saturating_sub(self.decoded);
+                // The rest of a chunk already admitted counts against the
+                // limit before its bytes arrive.
+                let admitted = match state {
+                    Chunked::Data { remaining } => self.decoded.saturating_add(*remaining),
+                    _ => self.decoded,
+                };
+                let room = max_body.saturating_sub(admitted);
                 decode_chunked(state, input, body, room, max_trailers)?
             }
         };
@@ -297,6 +303,27 @@ mod tests {
             assert_eq!(
                 decode(input, step, 7),
                 Err(RequestError::HeadTooLarge),
+                "step {step}"
+            );
+        }
+    }
+
+    /// Found by the `chunked` fuzz target: a chunk's size line that came in
+    /// the same read as the end of the chunk before was checked against
+    /// the limit without that end, so the body could grow past it.
+    #[test]
+    fn the_body_limit_counts_the_rest_of_a_chunk_still_arriving() {
+        let mut input = b"300\r\n".to_vec();
+        input.extend_from_slice(&[b'x'; 0x300]);
+        input.extend_from_slice(b"\r\n200\r\n");
+        input.extend_from_slice(&[b'y'; 0x200]);
+        input.extend_from_slice(b"\r\n0\r\n\r\n");
+        // 0x300 + 0x200 = 1,280 bytes against a limit of 1,024, however
+        // the reads split them (500: the first chunk ends in the second).
+        for step in [500, 1, input.len()] {
+            assert_eq!(
+                chunked(&input, step),
+                Err(RequestError::BodyTooLarge),
                 "step {step}"
             );
         }
