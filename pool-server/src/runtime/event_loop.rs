@@ -220,6 +220,16 @@ impl Drop for Dispatched {
     }
 }
 
+/// What one accept brought.
+enum Accepted {
+    /// A connection, now in its slot.
+    One,
+    /// None, but the backlog may hold more.
+    Skipped,
+    /// None to take now.
+    Nothing,
+}
+
 /// One of the [`Conn`] methods that move a connection along.
 type Step = fn(&mut Conn, &mut LoopCx<'_>) -> Next;
 
@@ -416,22 +426,37 @@ impl EventLoop {
 
     fn accept(&mut self, now: Instant) {
         while self.accepting {
-            if self.shared.open.load(Ordering::Relaxed) >= self.shared.limits.max_connections {
+            // The slot is taken before the accept: loops accept at the same
+            // time, and a check followed by an increment would let two of
+            // them pass the limit together.
+            let max = self.shared.limits.max_connections;
+            let reserved =
+                self.shared
+                    .open
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                        (n < max).then_some(n + 1)
+                    });
+            if reserved.is_err() {
                 // Past the limit new clients wait in the kernel's backlog.
                 self.pause_accepting();
                 return;
             }
-            if !self.accept_one(now) {
-                return;
+            match self.accept_one(now) {
+                Accepted::One => {}
+                Accepted::Skipped => self.release_slot(),
+                Accepted::Nothing => {
+                    self.release_slot();
+                    return;
+                }
             }
         }
     }
 
-    /// Takes one connection from the backlog; false when there is none to
-    /// take now.
-    fn accept_one(&mut self, now: Instant) -> bool {
+    /// Takes one connection from the backlog into a slot already counted
+    /// in `open`, which stays taken only with [`Accepted::One`].
+    fn accept_one(&mut self, now: Instant) -> Accepted {
         let Some(listener) = self.listener.as_ref() else {
-            return false;
+            return Accepted::Nothing;
         };
         match listener.accept() {
             Ok((mut stream, peer_addr)) => {
@@ -447,21 +472,32 @@ impl EventLoop {
                     .register(&mut stream, Token(key), interest)
                 {
                     Ok(()) => {
-                        self.shared.open.fetch_add(1, Ordering::Relaxed);
                         entry.insert(Slot::Home(Box::new(Conn::new(stream, key, peer_addr, now))));
+                        Accepted::One
                     }
-                    Err(err) => log::warn!("cannot poll the connection from {peer_addr}: {err}"),
+                    Err(err) => {
+                        log::warn!("cannot poll the connection from {peer_addr}: {err}");
+                        Accepted::Skipped
+                    }
                 }
-                true
             }
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => false,
-            Err(err) if is_transient_accept_error(&err) => true,
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => Accepted::Nothing,
+            Err(err) if is_transient_accept_error(&err) => Accepted::Skipped,
             Err(err) => {
                 log::warn!("accept failed: {err}; pausing accepts for {ACCEPT_BACKOFF:?}");
                 self.pause_accepting();
                 self.accept_resume = Some(now + ACCEPT_BACKOFF);
-                false
+                Accepted::Nothing
             }
+        }
+    }
+
+    /// Gives a slot back to `max_connections`.
+    fn release_slot(&self) {
+        let was = self.shared.open.fetch_sub(1, Ordering::Relaxed);
+        if was == self.shared.limits.max_connections && self.shared.loops.len() > 1 {
+            // Loops that paused at the limit look again at the end of their turn.
+            self.shared.wake_all();
         }
     }
 
@@ -624,11 +660,7 @@ impl EventLoop {
             // now, or the gauges would show the last ones forever.
             self.shared.metrics.publish_states(self.id, [0; 5]);
         }
-        let was = self.shared.open.fetch_sub(1, Ordering::Relaxed);
-        if was == self.shared.limits.max_connections && self.shared.loops.len() > 1 {
-            // Loops that paused at the limit look again at the end of their turn.
-            self.shared.wake_all();
-        }
+        self.release_slot();
     }
 
     fn expire(&mut self, now: Instant) {
@@ -678,7 +710,17 @@ impl EventLoop {
         // Clients in the backlog may have sent requests before the stop, and
         // closing the listener would reset them: take them all in (the
         // backlog bounds them, even past max_connections) to answer them.
-        while self.accept_one(now) {}
+        loop {
+            self.shared.open.fetch_add(1, Ordering::Relaxed);
+            match self.accept_one(now) {
+                Accepted::One => {}
+                Accepted::Skipped => self.release_slot(),
+                Accepted::Nothing => {
+                    self.release_slot();
+                    break;
+                }
+            }
+        }
         self.pause_accepting();
         self.listener = None;
         let home: Vec<usize> = self
