@@ -14,7 +14,8 @@ use std::time::Instant;
 
 use rustix::net::{sockopt, AddressFamily, SocketFlags, SocketType};
 
-use super::event_loop::{EventLoop, Shared};
+use super::event_loop::EventLoop;
+use super::handoff::Shared;
 use super::pool::ThreadPool;
 use crate::application::Handler;
 use crate::config::Limits;

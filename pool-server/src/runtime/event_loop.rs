@@ -13,7 +13,7 @@ use std::io;
 use std::mem;
 use std::net::TcpListener as StdListener;
 use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -22,7 +22,8 @@ use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 
-use super::conn::{Conn, LoopCx, Next, Spares, WorkerCx, LOOP_SPARES};
+use super::conn::{Conn, LoopCx, Next, Spares, LOOP_SPARES};
+use super::handoff::{Back, Dispatched, Link, Shared};
 use super::metrics::{ConnState, Metrics};
 use super::pool::{Submitter, ThreadPool};
 use super::signals::ShutdownSignals;
@@ -40,185 +41,6 @@ const SCRATCH_SIZE: usize = 64 * 1024;
 /// How long to stop accepting after the OS refused a new socket (EMFILE and
 /// the like), instead of spinning on a listener that stays readable.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
-
-/// What the loops share with workers and with the [`ServerHandle`](crate::ServerHandle).
-pub(crate) struct Shared {
-    pub(crate) handler: Box<Handler>,
-    proxies: TrustedProxies,
-    limits: Limits,
-    /// Set once shutdown begins: responses then close their connections.
-    draining: AtomicBool,
-    /// Asks the loops to begin a graceful shutdown.
-    stop: AtomicBool,
-    /// Asks the loops to end the shutdown now (a second signal).
-    hurry: AtomicBool,
-    /// Open connections over all loops, against `max_connections`.
-    open: AtomicUsize,
-    /// Request body bytes in memory, server-wide.
-    body_memory: BodyMemory,
-    loops: Vec<Link>,
-    pub(crate) metrics: Metrics,
-}
-
-/// The way to one loop from other threads.
-struct Link {
-    back: Sender<Back>,
-    waker: Waker,
-    /// The loop has been woken and has not yet looked at the channel: later
-    /// hand-backs need no wake-up of their own.
-    woken: AtomicBool,
-    /// Connections whose body stream has news from its producers.
-    stream_news: Mutex<Vec<usize>>,
-    /// Readiness events the loop has seen for connections with a worker.
-    /// A worker that hands back a settled connection compares it with its
-    /// value at dispatch: unchanged, the connection's own next event will
-    /// wake the loop, and the hand-back needs no wake-up.
-    away_events: AtomicUsize,
-}
-
-/// A connection coming back from the pool.
-pub(crate) enum Back {
-    /// Its requests were answered.
-    Served(Box<Conn>),
-    /// The pool had no room for it: answer 503.
-    Unserved(Box<Conn>),
-    /// Serving it failed outside the handler: close it.
-    Failed(Box<Conn>),
-}
-
-impl Shared {
-    pub(crate) fn request_shutdown(&self) {
-        self.stop.store(true, Ordering::Release);
-        self.wake_all();
-    }
-
-    /// Ends a shutdown in progress at once, as a second signal does.
-    pub(crate) fn hurry_shutdown(&self) {
-        self.hurry.store(true, Ordering::Release);
-        self.request_shutdown();
-    }
-
-    fn wake_all(&self) {
-        for link in &self.loops {
-            if let Err(err) = link.waker.wake() {
-                log::error!("cannot wake an event loop: {err}");
-            }
-        }
-    }
-}
-
-impl Link {
-    /// A stream's producer queued bytes or finished: the loop writes them.
-    fn wake_conn(&self, key: usize) {
-        self.stream_news
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(key);
-        self.wake();
-    }
-
-    fn wake(&self) {
-        if !self.woken.swap(true, Ordering::AcqRel) {
-            if let Err(err) = self.waker.wake() {
-                log::error!("cannot wake the event loop: {err}");
-            }
-        }
-    }
-
-    fn give_back(&self, back: Back) {
-        // The send fails only once the loop has exited; the connection then
-        // closes as it drops here.
-        if self.back.send(back).is_ok() {
-            self.wake();
-        }
-    }
-
-    /// Hands back a connection that waits for its client, waking the loop
-    /// only if it may have missed the client: when it saw an event for a
-    /// connection with a worker since `away_events` was `seen`, or when a
-    /// shutdown began (idle connections must close now). Otherwise the
-    /// loop takes it in on its next turn, at the latest when the client's
-    /// next bytes wake it; this saves a wake-up per keep-alive request.
-    fn give_back_settled(&self, conn: Box<Conn>, seen: usize, draining: &AtomicBool) {
-        if self.back.send(Back::Served(conn)).is_err() {
-            return;
-        }
-        // Pairs with the fences in `EventLoop::on_event` and `begin_drain`:
-        // either the loop sees the connection in the channel, or we see
-        // what it changed.
-        fence(Ordering::SeqCst);
-        if self.away_events.load(Ordering::Relaxed) != seen || draining.load(Ordering::Relaxed) {
-            self.wake();
-        }
-    }
-}
-
-/// A connection inside a job. If the job is dropped without running (the
-/// queue was full) or unwinds, `Drop` sends the connection back, so every
-/// connection returns to the loop exactly once.
-struct Dispatched {
-    conn: Option<Box<Conn>>,
-    shared: Arc<Shared>,
-    /// The index of the loop the connection belongs to.
-    home: usize,
-    /// Its loop's `away_events` when the connection left.
-    away_events: usize,
-    serving: bool,
-}
-
-impl Dispatched {
-    fn run(mut self) {
-        self.serving = true;
-        let metrics = &self.shared.metrics;
-        metrics.queued.fetch_sub(1, Ordering::Relaxed);
-        metrics.busy_workers.fetch_add(1, Ordering::Relaxed);
-        if let Some(conn) = self.conn.as_mut() {
-            let shared = &self.shared;
-            let home = self.home;
-            let waker_for = |key| -> Box<dyn Fn() + Send + Sync> {
-                let shared = Arc::clone(shared);
-                Box::new(move || shared.loops[home].wake_conn(key))
-            };
-            conn.serve(&WorkerCx {
-                handler: &*shared.handler,
-                proxies: &shared.proxies,
-                refusal_bodies: &shared.limits.refusal_bodies,
-                draining: &shared.draining,
-                write_window: shared.limits.write_window,
-                waker_for: &waker_for,
-            });
-        }
-        self.shared
-            .metrics
-            .busy_workers
-            .fetch_sub(1, Ordering::Relaxed);
-        if let Some(conn) = self.conn.take() {
-            let link = &self.shared.loops[self.home];
-            if conn.settled() {
-                link.give_back_settled(conn, self.away_events, &self.shared.draining);
-            } else {
-                link.give_back(Back::Served(conn));
-            }
-        }
-    }
-}
-
-impl Drop for Dispatched {
-    fn drop(&mut self) {
-        if !self.serving {
-            // Counted as queued when dispatched; it never started.
-            self.shared.metrics.queued.fetch_sub(1, Ordering::Relaxed);
-        }
-        if let Some(conn) = self.conn.take() {
-            let back = if self.serving {
-                Back::Failed(conn)
-            } else {
-                Back::Unserved(conn)
-            };
-            self.shared.loops[self.home].give_back(back);
-        }
-    }
-}
 
 /// What one accept brought.
 enum Accepted {
@@ -441,19 +263,29 @@ impl EventLoop {
                 self.pause_accepting();
                 return;
             }
-            match self.accept_one(now) {
-                Accepted::One => {}
-                Accepted::Skipped => self.release_slot(),
-                Accepted::Nothing => {
-                    self.release_slot();
-                    return;
-                }
+            if !self.fill_slot(now) {
+                return;
             }
         }
     }
 
-    /// Takes one connection from the backlog into a slot already counted
-    /// in `open`, which stays taken only with [`Accepted::One`].
+    /// Accepts a connection into a slot already counted in `open`, or gives
+    /// the slot back; false when the backlog has none to take now.
+    fn fill_slot(&mut self, now: Instant) -> bool {
+        match self.accept_one(now) {
+            Accepted::One => true,
+            Accepted::Skipped => {
+                self.release_slot();
+                true
+            }
+            Accepted::Nothing => {
+                self.release_slot();
+                false
+            }
+        }
+    }
+
+    /// Takes one connection from the backlog.
     fn accept_one(&mut self, now: Instant) -> Accepted {
         let Some(listener) = self.listener.as_ref() else {
             return Accepted::Nothing;
@@ -712,13 +544,8 @@ impl EventLoop {
         // backlog bounds them, even past max_connections) to answer them.
         loop {
             self.shared.open.fetch_add(1, Ordering::Relaxed);
-            match self.accept_one(now) {
-                Accepted::One => {}
-                Accepted::Skipped => self.release_slot(),
-                Accepted::Nothing => {
-                    self.release_slot();
-                    break;
-                }
+            if !self.fill_slot(now) {
+                break;
             }
         }
         self.pause_accepting();

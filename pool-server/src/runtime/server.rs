@@ -7,7 +7,7 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use super::engine::{self, Engine};
-use super::event_loop::Shared;
+use super::handoff::Shared;
 use super::metrics::Stats;
 use crate::application::error_body::{render_errors, Renderer};
 use crate::application::extract::States;
