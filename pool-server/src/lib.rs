@@ -128,9 +128,10 @@ pub use crate::application::{access_log, compression, sse};
 pub use crate::error::Error;
 pub use crate::request::{BodyReader, Request};
 pub use crate::response::Response;
+pub use crate::runtime::handle::{ServerHandle, StatsHandle};
 pub use crate::runtime::metrics::Stats;
 pub use crate::runtime::pool::{ExecuteError, Job, ThreadPool};
-pub use crate::runtime::server::{Builder, Server, ServerHandle, StatsHandle};
+pub use crate::runtime::server::{Builder, Server};
 pub use crate::runtime::test_client as test;
 pub use pool_server_macros::{fallback, route, routes};
 

@@ -5,6 +5,7 @@
 pub(crate) mod conn;
 pub(crate) mod engine;
 pub(crate) mod event_loop;
+pub(crate) mod handle;
 pub(crate) mod handoff;
 pub(crate) mod metrics;
 pub(crate) mod outgoing;

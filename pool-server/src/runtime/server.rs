@@ -3,12 +3,12 @@
 use std::fmt;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::Duration;
 
 use super::engine::{self, Engine};
+use super::handle::{ServerHandle, StatsHandle};
 use super::handoff::Shared;
-use super::metrics::Stats;
 use crate::application::error_body::{render_errors, Renderer};
 use crate::application::extract::States;
 use crate::application::files::{Mount, ServeDir};
@@ -108,7 +108,7 @@ impl Server {
         self.engine.run(self.signals)
     }
 
-    /// A handle that reads this server's [`Stats`] from any thread, for
+    /// A handle that reads this server's [`Stats`](crate::Stats) from any thread, for
     /// a `GET /metrics` route (put it in a `OnceLock` the route reads, as the
     /// `metrics` example does) or a reporter thread, also while
     /// [`run`](Self::run) serves.
@@ -591,26 +591,6 @@ fn default_loops() -> usize {
     }
 }
 
-/// Reads a server's [`Stats`]; made by [`Server::stats_handle`]. Cheap to
-/// clone and to call.
-#[derive(Clone)]
-pub struct StatsHandle {
-    shared: Arc<Shared>,
-}
-
-impl StatsHandle {
-    /// A snapshot of the server's connections, queue, workers and counters.
-    pub fn stats(&self) -> Stats {
-        self.shared.metrics.snapshot()
-    }
-}
-
-impl fmt::Debug for StatsHandle {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StatsHandle").finish_non_exhaustive()
-    }
-}
-
 /// What [`Builder::into_app`] makes of the settings.
 pub(crate) struct App {
     pub(crate) handler: Box<Handler>,
@@ -618,60 +598,6 @@ pub(crate) struct App {
     pub(crate) limits: Limits,
     addrs: Result<Vec<SocketAddr>, std::io::Error>,
     signals: bool,
-}
-
-/// A server running in the background, made by [`Server::spawn`].
-///
-/// Dropping the handle shuts the server down as [`shutdown`](Self::shutdown) does.
-pub struct ServerHandle {
-    shared: Arc<Shared>,
-    local_addr: SocketAddr,
-    thread: Option<JoinHandle<Result<(), Error>>>,
-}
-
-impl ServerHandle {
-    /// The address the server listens on.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
-    }
-
-    /// A snapshot of the server's connections, queue, workers and counters.
-    pub fn stats(&self) -> Stats {
-        self.shared.metrics.snapshot()
-    }
-
-    /// Shuts down gracefully and waits, as [`Server::run`] does on a signal:
-    /// stops accepting, answers the requests that had arrived, closes idle
-    /// connections and joins every thread, within the shutdown timeout. When
-    /// it returns, no handler starts any more (see [`Server::run`]).
-    ///
-    /// # Errors
-    /// When the event loop failed while serving.
-    pub fn shutdown(mut self) -> Result<(), Error> {
-        self.stop()
-    }
-
-    fn stop(&mut self) -> Result<(), Error> {
-        let Some(thread) = self.thread.take() else {
-            return Ok(());
-        };
-        self.shared.request_shutdown();
-        match thread.join() {
-            Ok(result) => result,
-            Err(_) => Err(Error::io(
-                "the event loop panicked",
-                std::io::Error::other("panic"),
-            )),
-        }
-    }
-}
-
-impl Drop for ServerHandle {
-    fn drop(&mut self) {
-        if let Err(err) = self.stop() {
-            log::error!("server stopped with an error: {err}");
-        }
-    }
 }
 
 impl fmt::Debug for Server {
@@ -689,14 +615,5 @@ impl fmt::Debug for Builder {
             .field("workers", &self.workers)
             .field("limits", &self.limits)
             .finish_non_exhaustive()
-    }
-}
-
-impl fmt::Debug for ServerHandle {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ServerHandle")
-            .field("local_addr", &self.local_addr)
-            .field("running", &self.thread.is_some())
-            .finish()
     }
 }
