@@ -58,7 +58,8 @@ use super::Handler;
 use crate::error::panic_message;
 use crate::{Request, Response};
 
-/// Code that runs around every request; see the [module docs](self).
+/// Code that runs around every request, added with
+/// [`Builder::wrap`](crate::Builder::wrap) or [`Scope::wrap`](crate::Scope::wrap).
 /// Plain functions and closures of the form
 /// `fn(&Request, Next<'_>) -> Response` are middleware; implement the trait
 /// for middleware that carries configuration.
