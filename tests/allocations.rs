@@ -27,28 +27,26 @@ static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
 /// The most heap allocations (reallocations included) the whole process
 /// may make per request, on average, once every buffer has grown to size.
-/// Measured: 6.03 one request at a time, 5.28 with 16 pipelined per write.
+/// Measured: 3.03 one request at a time, 2.28 with 16 pipelined per write.
 /// Per request:
-/// - parsing the head (`protocol::parse::parse_head`): the request's
-///   `HeaderMap` (its index and its entries: two). The target and the
-///   header values are slices of one copy of the head, in a block of 4 KiB
-///   that this loop thread's heads share; a new block is needed only when
-///   it fills while a request in it is still alive, so never here;
-/// - the response (`Response::text`): its `HeaderMap` (two);
-/// - the request boxed while it waits in its connection for a worker (so a
-///   connection between requests stays a few hundred bytes);
+/// - the response (`Response::text`): its `HeaderMap` (its index and its
+///   entries: two);
 /// - the runtime's hand-off of the connection to a worker: the boxed job
-///   (once per batch when pipelined, with the queue of the batch's requests
-///   and its growth, three more);
+///   (once per batch when pipelined);
 /// - and every 31 hand-backs, a block of std's unbounded channel.
+///
+/// Nothing for the request: its box and `HeaderMap` are those of a request
+/// served before, which the worker emptied and sent back to the loop
+/// (`runtime::conn::buffers`); the target and the header values are slices
+/// of one copy of the head, in a block of 4 KiB that this loop thread's
+/// heads share, and a new block is needed only when it fills while a
+/// request in it is still alive, so never here.
 ///
 /// Not counted here, as `/plaintext` has neither: a header name that the
 /// `http` crate does not know (`Sec-Fetch-Mode`, `X-Request-Id`) costs one
 /// allocation for its lowercase copy, and an absolute-form target with no
 /// path (`http://host?q`) one for the rewritten target.
-///
-/// The runtime's hand-off is being made cheaper; lower this as it is.
-const MAX_ALLOCATIONS_PER_REQUEST: f64 = 6.1;
+const MAX_ALLOCATIONS_PER_REQUEST: f64 = 3.1;
 
 /// Requests measured in each variant.
 const REQUESTS: usize = 200;

@@ -79,6 +79,17 @@ pub(crate) enum Body {
     },
 }
 
+impl Request {
+    /// Empties a served request so its box and its header map's memory can
+    /// carry the connection's loop another request (see `Spares`).
+    pub(crate) fn recycle(&mut self) {
+        self.headers.clear();
+        self.body = Body::empty();
+        self.target = Target::from_str_bytes(Bytes::new());
+        self.forwarded = None;
+    }
+}
+
 impl Body {
     pub(crate) fn empty() -> Body {
         Body::Memory {

@@ -55,11 +55,13 @@ pub(crate) fn head_too_large(buf: &[u8], limit: usize) -> RequestError {
 }
 
 /// Parses a complete head (as delimited by [`find_head_end`]) and applies the
-/// framing and smuggling rules of RFC 9112.
+/// framing and smuggling rules of RFC 9112. The headers go into `headers`,
+/// an empty map whose memory a served request left (or a new one).
 pub(crate) fn parse_head(
     head: &[u8],
     limits: &Limits,
     peer_addr: SocketAddr,
+    mut headers: HeaderMap,
 ) -> Result<Head, RequestError> {
     let mut slots = [MaybeUninit::<httparse::Header<'_>>::uninit(); MAX_HEADERS_CAP];
     let mut req = httparse::Request::new(&mut []);
@@ -96,7 +98,7 @@ pub(crate) fn parse_head(
         Cow::Borrowed(target) => Target::from_str_bytes(in_shared(target.as_bytes())),
         Cow::Owned(target) => Target::from(target),
     };
-    let mut headers = HeaderMap::with_capacity(req.headers.len());
+    headers.reserve(req.headers.len());
     let mut framing = Framing::default();
     for h in req.headers.iter() {
         let name = HeaderName::from_bytes(h.name.as_bytes())
@@ -359,7 +361,12 @@ mod tests {
 
     fn parse(head: &str) -> Result<Head, RequestError> {
         let limits = Limits::default();
-        parse_head(head.as_bytes(), &limits, "127.0.0.1:1".parse().unwrap())
+        parse_head(
+            head.as_bytes(),
+            &limits,
+            "127.0.0.1:1".parse().unwrap(),
+            HeaderMap::new(),
+        )
     }
 
     fn status(head: &str) -> u16 {
@@ -605,7 +612,7 @@ mod tests {
                 .or_else(|| find_head_end(&head, cut.saturating_sub(3)));
             assert_eq!(split, whole, "{head:?} cut at {cut}");
             if let Some(end) = whole {
-                let _ = parse_head(&head[..end], &limits, peer);
+                let _ = parse_head(&head[..end], &limits, peer, HeaderMap::new());
             }
         }
     }

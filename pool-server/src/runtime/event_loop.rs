@@ -413,7 +413,10 @@ impl EventLoop {
 
     fn on_back(&mut self, back: Back, now: Instant) {
         let (mut conn, step): (Box<Conn>, Step) = match back {
-            Back::Served(conn) => (conn, Conn::advance),
+            Back::Served(conn, served) => {
+                self.spares.keep(served);
+                (conn, Conn::advance)
+            }
             Back::Unserved(conn) => (conn, Conn::shed),
             Back::Failed(conn) => (conn, |_: &mut Conn, _: &mut LoopCx<'_>| Next::Close),
         };
@@ -474,6 +477,7 @@ impl EventLoop {
                 .away_events
                 .load(Ordering::Relaxed),
             serving: false,
+            served: self.spares.list(),
         };
         self.shared.metrics.queued.fetch_add(1, Ordering::Relaxed);
         // On failure the job is dropped here, and `Dispatched::drop` sends the

@@ -3,6 +3,7 @@
 //! way back to the loop that owns it (a channel and a [`Waker`], which a
 //! settled connection can do without).
 
+use std::mem;
 use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
@@ -15,6 +16,7 @@ use crate::application::Handler;
 use crate::config::Limits;
 use crate::protocol::forwarded::TrustedProxies;
 use crate::request::BodyMemory;
+use crate::Request;
 
 /// What the loops share with workers and with the [`ServerHandle`](crate::ServerHandle).
 pub(crate) struct Shared {
@@ -53,8 +55,9 @@ pub(super) struct Link {
 
 /// A connection coming back from the pool.
 pub(crate) enum Back {
-    /// Its requests were answered.
-    Served(Box<Conn>),
+    /// Its requests were answered; they come back emptied, for the loop to
+    /// parse the next heads into.
+    Served(Box<Conn>, Vec<Box<Request>>),
     /// The pool had no room for it: answer 503.
     Unserved(Box<Conn>),
     /// Serving it failed outside the handler: close it.
@@ -114,8 +117,14 @@ impl Link {
     /// shutdown began (idle connections must close now). Otherwise the
     /// loop takes it in on its next turn, at the latest when the client's
     /// next bytes wake it; this saves a wake-up per keep-alive request.
-    fn give_back_settled(&self, conn: Box<Conn>, seen: usize, draining: &AtomicBool) {
-        if self.back.send(Back::Served(conn)).is_err() {
+    fn give_back_settled(
+        &self,
+        conn: Box<Conn>,
+        served: Vec<Box<Request>>,
+        seen: usize,
+        draining: &AtomicBool,
+    ) {
+        if self.back.send(Back::Served(conn, served)).is_err() {
             return;
         }
         // Pairs with the fences in `EventLoop::on_event` and `begin_drain`:
@@ -139,6 +148,8 @@ pub(super) struct Dispatched {
     /// Its loop's `away_events` when the connection left.
     pub(super) away_events: usize,
     pub(super) serving: bool,
+    /// Lent by the loop: the served requests go back to it in here.
+    pub(super) served: Vec<Box<Request>>,
 }
 
 impl Dispatched {
@@ -154,14 +165,15 @@ impl Dispatched {
                 let shared = Arc::clone(shared);
                 Box::new(move || shared.loops[home].wake_conn(key))
             };
-            conn.serve(&WorkerCx {
+            let cx = WorkerCx {
                 handler: &*shared.handler,
                 proxies: &shared.proxies,
                 refusal_bodies: &shared.limits.refusal_bodies,
                 draining: &shared.draining,
                 write_window: shared.limits.write_window,
                 waker_for: &waker_for,
-            });
+            };
+            conn.serve(&cx, &mut self.served);
         }
         self.shared
             .metrics
@@ -169,10 +181,11 @@ impl Dispatched {
             .fetch_sub(1, Ordering::Relaxed);
         if let Some(conn) = self.conn.take() {
             let link = &self.shared.loops[self.home];
+            let served = mem::take(&mut self.served);
             if conn.settled() {
-                link.give_back_settled(conn, self.away_events, &self.shared.draining);
+                link.give_back_settled(conn, served, self.away_events, &self.shared.draining);
             } else {
-                link.give_back(Back::Served(conn));
+                link.give_back(Back::Served(conn, served));
             }
         }
     }

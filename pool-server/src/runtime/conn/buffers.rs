@@ -1,27 +1,43 @@
-//! Spare I/O buffers. A connection between requests holds no buffer: its
-//! read and write buffers go back to a few spares of the thread that used
-//! them, and the next request, on any connection, takes one instead of
-//! allocating. That keeps an idle connection to a few hundred bytes
+//! Spare I/O buffers and requests. A connection between requests holds no
+//! buffer: its read and write buffers go back to a few spares of the thread
+//! that used them, and the next request, on any connection, takes one instead
+//! of allocating. That keeps an idle connection to a few hundred bytes
 //! without an allocation per request.
+//!
+//! Requests are parsed on a loop and dropped on a worker. Freed there, their
+//! memory would never come back to the loop's allocator cache: the loop
+//! would allocate each request from the shared heap under its lock while
+//! workers free into it (glibc: pipelined requests made 0.16 futex calls
+//! each, on that lock). So a worker empties each request it served and sends
+//! it back with the connection, in a list the loop lent it, and the loop
+//! parses the next heads into them.
 
 use std::cell::RefCell;
 use std::mem;
 
-use super::KEEP_BUFFER;
+use super::{KEEP_BUFFER, MAX_PIPELINE};
+use crate::Request;
 
 /// Spares one event loop keeps: a loop has many connections between a read
 /// and their hand-off, a worker one at a time.
 pub(crate) const LOOP_SPARES: usize = 32;
 const WORKER_SPARES: usize = 1;
+/// Served requests a loop keeps for the next heads: two full pipelines.
+const SPARE_REQUESTS: usize = 2 * MAX_PIPELINE;
+/// A request whose header map grew past this many headers is not kept.
+const KEEP_HEADERS: usize = 64;
 
 thread_local! {
     static WORKER: RefCell<Spares> = RefCell::new(Spares::new(WORKER_SPARES));
 }
 
-/// Empty buffers that kept their allocation, at most `max` of them.
+/// Empty buffers that kept their allocation, at most `max` of them, and on
+/// a loop, served requests and the lists that carry them back.
 pub(crate) struct Spares {
     free: Vec<Vec<u8>>,
     max: usize,
+    requests: Vec<Box<Request>>,
+    lists: Vec<Vec<Box<Request>>>,
 }
 
 impl Spares {
@@ -29,6 +45,33 @@ impl Spares {
         Spares {
             free: Vec::new(),
             max,
+            requests: Vec::new(),
+            lists: Vec::new(),
+        }
+    }
+
+    /// An emptied request to parse a head into, if one came back.
+    pub(crate) fn request(&mut self) -> Option<Box<Request>> {
+        self.requests.pop()
+    }
+
+    /// An empty list with room for a pipeline's requests, for a worker to
+    /// send the ones it served back in.
+    pub(crate) fn list(&mut self) -> Vec<Box<Request>> {
+        self.lists
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(MAX_PIPELINE))
+    }
+
+    /// Keeps the requests a worker sent back, and their list.
+    pub(crate) fn keep(&mut self, mut served: Vec<Box<Request>>) {
+        for request in served.drain(..) {
+            if self.requests.len() < SPARE_REQUESTS && request.headers.capacity() <= KEEP_HEADERS {
+                self.requests.push(request);
+            }
+        }
+        if self.lists.len() < self.max {
+            self.lists.push(served);
         }
     }
 

@@ -13,7 +13,7 @@ use crate::Request;
 
 impl Conn {
     /// Frames the requests `read_buf` holds, up to [`MAX_PIPELINE`].
-    pub(super) fn frame(&mut self, cx: &LoopCx<'_>) {
+    pub(super) fn frame(&mut self, cx: &mut LoopCx<'_>) {
         self.unframed = false;
         let mut buf = mem::take(&mut self.read_buf);
         let mut pos = 0;
@@ -39,7 +39,7 @@ impl Conn {
 
     /// Advances the reading state over `input`. Returns the bytes used, and
     /// whether framing can go on (false when it needs more input or is done).
-    fn frame_one(&mut self, input: &[u8], cx: &LoopCx<'_>) -> (usize, bool) {
+    fn frame_one(&mut self, input: &[u8], cx: &mut LoopCx<'_>) -> (usize, bool) {
         let (limits, now) = (cx.limits, cx.now);
         match &mut self.reading {
             Reading::Done => (0, false),
@@ -71,7 +71,12 @@ impl Conn {
                     self.refuse(head_too_large(&input[..end], limits.max_head_size));
                     return (0, false);
                 }
-                let head = match parse_head(&input[..end], limits, self.peer_addr) {
+                let mut spare = cx.spares.request();
+                let headers = spare
+                    .as_mut()
+                    .map(|request| mem::take(&mut request.headers))
+                    .unwrap_or_default();
+                let head = match parse_head(&input[..end], limits, self.peer_addr, headers) {
                     Ok(head) => head,
                     Err(err) => {
                         self.refuse(err);
@@ -80,7 +85,7 @@ impl Conn {
                 };
                 let (decoder, expected) = match head.body {
                     BodyKind::Empty => {
-                        self.finish(Box::new(head.request), head.keep_alive);
+                        self.finish(boxed(spare, head.request), head.keep_alive);
                         return (end, true);
                     }
                     BodyKind::Length(n) => (BodyDecoder::length(n), Some(n)),
@@ -94,7 +99,7 @@ impl Conn {
                     }
                 };
                 self.reading = Reading::Body {
-                    request: Box::new(head.request),
+                    request: boxed(spare, head.request),
                     keep_alive: head.keep_alive,
                     decoder,
                     body,
@@ -173,5 +178,16 @@ impl Conn {
     fn refuse(&mut self, err: RequestError) {
         self.refusal = Some(err);
         self.reading = Reading::Done;
+    }
+}
+
+/// `request` in the box of a spare one, or in a new box.
+fn boxed(spare: Option<Box<Request>>, request: Request) -> Box<Request> {
+    match spare {
+        Some(mut spare) => {
+            *spare = request;
+            spare
+        }
+        None => Box::new(request),
     }
 }

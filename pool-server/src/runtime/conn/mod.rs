@@ -382,8 +382,9 @@ impl Conn {
     /// memory is sent a window at a time until the socket is full, then
     /// left to the loop. Stops early while more than `write_window` bytes
     /// wait for the client: the rest are answered once it has read them, so
-    /// output pinned per connection stays bounded.
-    pub(crate) fn serve(&mut self, cx: &WorkerCx<'_>) {
+    /// output pinned per connection stays bounded. Each request served is
+    /// emptied into `served` while it has room, for the loop to reuse.
+    pub(crate) fn serve(&mut self, cx: &WorkerCx<'_>, served: &mut Vec<Box<Request>>) {
         let window = cx.write_window;
         Spares::on_worker(|spares| spares.lend(&mut self.write_buf));
         loop {
@@ -413,6 +414,10 @@ impl Conn {
             let keep = keep_alive && handler_ok && !draining && !asks_close(&response);
             if !self.start_response(response, &request, keep, cx) {
                 self.stop_reading();
+            }
+            if served.len() < served.capacity() {
+                request.recycle();
+                served.push(request);
             }
         }
         if !self.closing && self.ready.len() == 0 && self.outgoing.is_none() {
