@@ -10,13 +10,12 @@ use std::sync::{Arc, Mutex};
 
 use mio::Waker;
 
-use super::conn::{Conn, WorkerCx};
+use super::conn::{Conn, Served, WorkerCx};
 use super::metrics::Metrics;
 use crate::application::Handler;
 use crate::config::Limits;
 use crate::protocol::forwarded::TrustedProxies;
 use crate::request::BodyMemory;
-use crate::Request;
 
 /// What the loops share with workers and with the [`ServerHandle`](crate::ServerHandle).
 pub(crate) struct Shared {
@@ -57,7 +56,7 @@ pub(super) struct Link {
 pub(crate) enum Back {
     /// Its requests were answered; they come back emptied, for the loop to
     /// parse the next heads into.
-    Served(Box<Conn>, Vec<Box<Request>>),
+    Served(Box<Conn>, Served),
     /// The pool had no room for it: answer 503.
     Unserved(Box<Conn>),
     /// Serving it failed outside the handler: close it.
@@ -120,7 +119,7 @@ impl Link {
     fn give_back_settled(
         &self,
         conn: Box<Conn>,
-        served: Vec<Box<Request>>,
+        served: Served,
         seen: usize,
         draining: &AtomicBool,
     ) {
@@ -149,7 +148,7 @@ pub(super) struct Dispatched {
     pub(super) away_events: usize,
     pub(super) serving: bool,
     /// Lent by the loop: the served requests go back to it in here.
-    pub(super) served: Vec<Box<Request>>,
+    pub(super) served: Served,
 }
 
 impl Dispatched {

@@ -31,13 +31,19 @@ thread_local! {
     static WORKER: RefCell<Spares> = RefCell::new(Spares::new(WORKER_SPARES));
 }
 
+/// Emptied requests, each in its box: the box is what the loop reuses (the
+/// waiting request is boxed to keep idle connections small), so a
+/// `Vec<Request>` would not do.
+#[allow(clippy::vec_box)]
+pub(crate) type Served = Vec<Box<Request>>;
+
 /// Empty buffers that kept their allocation, at most `max` of them, and on
 /// a loop, served requests and the lists that carry them back.
 pub(crate) struct Spares {
     free: Vec<Vec<u8>>,
     max: usize,
-    requests: Vec<Box<Request>>,
-    lists: Vec<Vec<Box<Request>>>,
+    requests: Served,
+    lists: Vec<Served>,
 }
 
 impl Spares {
@@ -57,14 +63,14 @@ impl Spares {
 
     /// An empty list with room for a pipeline's requests, for a worker to
     /// send the ones it served back in.
-    pub(crate) fn list(&mut self) -> Vec<Box<Request>> {
+    pub(crate) fn list(&mut self) -> Served {
         self.lists
             .pop()
             .unwrap_or_else(|| Vec::with_capacity(MAX_PIPELINE))
     }
 
     /// Keeps the requests a worker sent back, and their list.
-    pub(crate) fn keep(&mut self, mut served: Vec<Box<Request>>) {
+    pub(crate) fn keep(&mut self, mut served: Served) {
         for request in served.drain(..) {
             if self.requests.len() < SPARE_REQUESTS && request.headers.capacity() <= KEEP_HEADERS {
                 self.requests.push(request);

@@ -42,7 +42,7 @@ mod buffers;
 mod framing;
 mod respond;
 
-pub(crate) use buffers::{Spares, LOOP_SPARES};
+pub(crate) use buffers::{Served, Spares, LOOP_SPARES};
 
 use respond::{Pumped, LOOP_WINDOWS, WORKER_WINDOWS};
 
@@ -384,7 +384,7 @@ impl Conn {
     /// wait for the client: the rest are answered once it has read them, so
     /// output pinned per connection stays bounded. Each request served is
     /// emptied into `served` while it has room, for the loop to reuse.
-    pub(crate) fn serve(&mut self, cx: &WorkerCx<'_>, served: &mut Vec<Box<Request>>) {
+    pub(crate) fn serve(&mut self, cx: &WorkerCx<'_>, served: &mut Served) {
         let window = cx.write_window;
         Spares::on_worker(|spares| spares.lend(&mut self.write_buf));
         loop {
