@@ -23,7 +23,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 
 use super::conn::{Conn, LoopCx, Next, Spares, LOOP_SPARES};
-use super::handoff::{Back, Dispatched, Link, Shared};
+use super::handoff::{Back, Dispatched, Link, Shared, AWAY_GROUPS};
 use super::metrics::{ConnState, Metrics};
 use super::pool::{Submitter, ThreadPool};
 use super::signals::ShutdownSignals;
@@ -118,7 +118,7 @@ impl EventLoop {
                 waker,
                 woken: AtomicBool::new(false),
                 stream_news: Mutex::new(Vec::new()),
-                away_events: AtomicUsize::new(0),
+                away_events: (0..AWAY_GROUPS).map(|_| AtomicUsize::new(0)).collect(),
             });
             parts.push((id, poll, listener, back));
         }
@@ -381,7 +381,7 @@ impl EventLoop {
                 *read_closed |= event.is_read_closed();
                 // The channel is read after the events: see `give_back_settled`.
                 self.shared.loops[self.id]
-                    .away_events
+                    .away_events(key)
                     .fetch_add(1, Ordering::Relaxed);
                 fence(Ordering::SeqCst);
             }
@@ -474,7 +474,7 @@ impl EventLoop {
             shared: Arc::clone(&self.shared),
             home: self.id,
             away_events: self.shared.loops[self.id]
-                .away_events
+                .away_events(key)
                 .load(Ordering::Relaxed),
             serving: false,
             served: self.spares.list(),
