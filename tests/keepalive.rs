@@ -7,7 +7,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use pool_server::{Response, StatusCode};
+use pool_server::{Request, Response, StatusCode};
 
 use support::{parse_imf_fixdate, serve, serve_echo_path, unix_now};
 
@@ -195,4 +195,55 @@ fn a_client_that_half_closes_is_closed_once_answered() {
     assert_eq!(response.status, 200, "{response:?}");
     // Well before the 60 s keep-alive timeout: within the read timeout.
     client.assert_closed();
+}
+
+/// The loop parses new heads into requests served before (their memory is
+/// reused): nothing of an earlier request, on this connection or another,
+/// may show through in a later one.
+#[test]
+fn a_request_carries_nothing_of_the_requests_before_it() {
+    fn describe(req: &Request) -> Response {
+        let mut names: Vec<&str> = req.headers().keys().map(|name| name.as_str()).collect();
+        names.sort_unstable();
+        Response::text(format!(
+            "{} {:?} [{}] {:?}",
+            req.path(),
+            req.query(),
+            names.join(","),
+            String::from_utf8_lossy(req.body()),
+        ))
+    }
+    let server = serve(|b| b.handler(describe));
+    let mut first = server.client();
+    let mut second = server.client();
+    let rich = b"POST /a?x=1 HTTP/1.1\r\nHost: h\r\nX-One: 1\r\nCookie: c=1\r\nContent-Length: 5\r\n\r\nhello";
+    let plain = b"GET /b HTTP/1.1\r\nHost: h\r\n\r\n";
+    let other = b"GET /c?y HTTP/1.1\r\nHost: h\r\nX-Two: 2\r\n\r\n";
+    let expected = [
+        (
+            &rich[..],
+            r#"/a Some("x=1") [content-length,cookie,host,x-one] "hello""#,
+        ),
+        (&plain[..], r#"/b None [host] """#),
+        (&other[..], r#"/c Some("y") [host,x-two] """#),
+    ];
+    for round in 0..3 {
+        // One at a time on alternating connections, then pipelined on one.
+        for (i, (request, answer)) in expected.iter().enumerate() {
+            let client = if (round + i) % 2 == 0 {
+                &mut first
+            } else {
+                &mut second
+            };
+            assert_eq!(client.request(request).text(), *answer, "round {round}");
+        }
+        let batch: Vec<u8> = expected
+            .iter()
+            .flat_map(|(r, _)| r.iter().copied())
+            .collect();
+        first.send(&batch);
+        for (_, answer) in &expected {
+            assert_eq!(first.response().text(), *answer, "round {round}, pipelined");
+        }
+    }
 }
