@@ -60,6 +60,8 @@ fn app(req: &pool_server::Request) -> Response {
             .with_header("transfer-encoding", "chunked"),
         "/304-full" => Response::text("stale").with_status(StatusCode::NOT_MODIFIED),
         "/204-reader" => reader(b"gone").with_status(StatusCode::NO_CONTENT),
+        "/205-full" => Response::text("reset").with_status(StatusCode::RESET_CONTENT),
+        "/205-reader" => reader(b"reset").with_status(StatusCode::RESET_CONTENT),
         "/length-above" => Response::text("hello").with_header("content-length", "99"),
         "/length-below" => Response::text("hello").with_header("content-length", "2"),
         "/length-junk" => Response::text("hello").with_header("content-length", "5, 5"),
@@ -142,6 +144,22 @@ fn bodies_on_204_and_304_are_dropped_with_their_framing() {
         line.contains("Transfer-Encoding") && line.contains("Content-Length 4"),
         "{line}"
     );
+}
+
+/// RFC 9110 §15.3.6: no content in a 205; unlike a 204 it needs a length to
+/// say so (RFC 9112 §6.3), or an HTTP/1.1 client would read to the close.
+#[test]
+fn bodies_on_205_are_dropped_and_a_zero_length_sent() {
+    let server = server();
+    let mut client = server.client();
+    for path in ["/205-full", "/205-reader"] {
+        let res = client.request(&get(path));
+        assert_eq!(res.status, 205, "{client:?}");
+        assert_eq!(framing(&res), (vec!["0"], vec![]), "{path}: {client:?}");
+        assert!(res.body.is_empty(), "{path}: {client:?}");
+        next_is_clean(&mut client);
+        logged_once(path);
+    }
 }
 
 #[test]

@@ -73,7 +73,7 @@ pub(crate) fn response(
 /// otherwise, or until the connection closes for an HTTP/1.0 client
 /// (RFC 9112 §6.3), who knows no chunked coding.
 pub(crate) fn framing(res: &Response, version: Version) -> Framing {
-    if is_bodiless(res.status()) {
+    if has_no_content(res.status()) {
         return Framing::Length(0);
     }
     match (res.raw_body(), declared_length(res.headers())) {
@@ -87,12 +87,12 @@ pub(crate) fn framing(res: &Response, version: Version) -> Framing {
 }
 
 /// Appends the head of `res` with the given framing, and says whether its
-/// body follows (not for HEAD, 204 and 304).
+/// body follows (not for HEAD, 204, 205 and 304).
 ///
 /// Every response goes through here, so here a handler's mistakes are kept
 /// off the wire: the server owns framing and connection management
 /// (`Content-Length`, `Transfer-Encoding` and `Connection` are its own), a
-/// 204 or 304 carries no body, a status outside 200..=599 becomes a 500
+/// 204, 205 or 304 carries no body, a status outside 200..=599 becomes a 500
 /// (see [`status_refused`]), and a header value with a control character
 /// (CR, LF, NUL: only `unsafe` code can put one in a `HeaderValue`) is
 /// dropped, since it would end the head early or split it. What had to be
@@ -112,6 +112,11 @@ pub(crate) fn head(
     }
     let mut mistakes = Mistakes::default();
     let mut declares_length = false;
+    let framing = if has_no_content(status) {
+        Framing::Length(0)
+    } else {
+        framing
+    };
     status_line(out, status);
     let headers = res.headers();
     for (name, value) in headers {
@@ -144,9 +149,11 @@ pub(crate) fn head(
     }
     // RFC 9110 §8.6 and §15.4.5: a 204 has no Content-Length and no body; a
     // 304 has no body, and a length there would describe the full
-    // representation, which we do not know.
+    // representation, which we do not know. A 205 has no body either
+    // (§15.3.6), but says so with `Content-Length: 0`, as RFC 9112 §6.3
+    // does not count it among the responses that end at their head.
     let bodiless = is_bodiless(status);
-    if bodiless {
+    if has_no_content(status) {
         let dropped = match res.raw_body() {
             Body::Full(bytes) if bytes.is_empty() => None,
             Body::Full(bytes) => Some(format!("{} bytes", bytes.len())),
@@ -182,7 +189,7 @@ pub(crate) fn head(
     }
     out.extend_from_slice(b"\r\n");
     mistakes.log(status, request);
-    !head_only && !bodiless
+    !head_only && !has_no_content(status)
 }
 
 /// Whether a handler may answer with `status`: a final HTTP status, 200 to
@@ -191,9 +198,15 @@ pub(crate) fn is_final(status: StatusCode) -> bool {
     (200..=599).contains(&status.as_u16())
 }
 
-/// RFC 9110 §15.3.5 and §15.4.5: statuses whose responses end at the head.
+/// RFC 9110 §15.3.5 and §15.4.5: statuses whose responses end at the head,
+/// with no length.
 fn is_bodiless(status: StatusCode) -> bool {
     status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED
+}
+
+/// Statuses whose responses carry no content: those and 205 Reset Content.
+fn has_no_content(status: StatusCode) -> bool {
+    is_bodiless(status) || status == StatusCode::RESET_CONTENT
 }
 
 /// RFC 9110 §5.5: a field value is visible characters, spaces, tabs and
@@ -486,6 +499,20 @@ mod tests {
             );
             assert!(text.ends_with("\r\n\r\n"), "{text}");
         }
+    }
+
+    #[test]
+    fn reset_content_drops_the_body_and_says_so_with_a_zero_length() {
+        let res = Response::text("body")
+            .with_status(StatusCode::RESET_CONTENT)
+            .with_header("content-length", "4");
+        let text = encode(&res, false, Persist::KeepAlive);
+        assert!(text.starts_with("HTTP/1.1 205 Reset Content\r\n"), "{text}");
+        assert!(text.contains("content-length: 0\r\n"), "{text}");
+        assert!(!text.contains("body") && !text.contains(": 4"), "{text}");
+        assert!(text.ends_with("\r\n\r\n"), "{text}");
+        let stream = Response::stream(std::io::empty()).with_status(StatusCode::RESET_CONTENT);
+        assert_eq!(framing(&stream, Version::HTTP_11), Framing::Length(0));
     }
 
     #[test]
