@@ -69,6 +69,8 @@ fn app(req: &pool_server::Request) -> Response {
             .with_header("content-length", "5")
             .append_header("content-length", "6"),
         "/te-chunked" => Response::text("abc").with_header("transfer-encoding", "chunked"),
+        "/connection-upgrade" => Response::text("abc").with_header("connection", "upgrade"),
+        "/connection-close" => Response::text("abc").with_header("connection", "Close"),
         "/te-gzip" => reader(b"abc").with_header("transfer-encoding", "gzip, chunked"),
         "/interim" => Response::text("early").with_status(StatusCode::EARLY_HINTS),
         "/switching" => Response::text("ws").with_status(StatusCode::SWITCHING_PROTOCOLS),
@@ -201,6 +203,25 @@ fn transfer_encoding_is_the_servers() {
     assert_eq!(res.body, b"abc");
     next_is_clean(&mut client);
     logged_once("/te-gzip");
+}
+
+/// A handler's `Connection: close` ends the connection, without a log; any
+/// other option is dropped and logged, and the connection stays usable.
+#[test]
+fn a_handlers_connection_header_is_the_servers_but_close_is_honoured() {
+    let server = server();
+    let mut client = server.client();
+    let res = client.request(&get("/connection-upgrade"));
+    assert!(res.header("connection").is_none(), "{client:?}");
+    next_is_clean(&mut client);
+    logged_once("/connection-upgrade");
+    let line = &logged(" /connection-upgrade was corrected")[0];
+    assert!(line.contains("dropped Connection"), "{line}");
+
+    let res = client.request(&get("/connection-close"));
+    assert!(res.connection_has("close"), "{client:?}");
+    client.assert_closed();
+    assert!(logged(" /connection-close was corrected").is_empty());
 }
 
 #[test]

@@ -132,8 +132,19 @@ pub(crate) fn head(
             continue;
         }
         // It says what the server may do with the connection (middleware
-        // asks for `close`), not what the client reads.
+        // asks for `close`), not what the client reads. Other options
+        // (`keep-alive`, `upgrade`) are the server's to send: say so.
         if name == CONNECTION {
+            let others = value
+                .as_bytes()
+                .split(|&b| b == b',')
+                .map(<[u8]>::trim_ascii)
+                .any(|token| !token.is_empty() && !token.eq_ignore_ascii_case(b"close"));
+            if others {
+                mistakes.add(format_args!(
+                    "dropped Connection {value:?}: the server manages connections and takes only `close` from a handler"
+                ));
+            }
             continue;
         }
         if !is_field_value(value.as_bytes()) {
