@@ -28,6 +28,10 @@ fn app(req: &Request) -> Response {
         "/big" => Response::json(json(200)),
         "/small" => Response::json("[1]"),
         "/png" => Response::bytes(vec![0u8; 5000]).with_header("content-type", "image/png"),
+        "/304" => Response::status_only(StatusCode::NOT_MODIFIED).with_header("etag", "\"v1\""),
+        "/304-png" => {
+            Response::status_only(StatusCode::NOT_MODIFIED).with_header("content-type", "image/png")
+        }
         "/part" => Response::text("x".repeat(5000))
             .with_status(StatusCode::PARTIAL_CONTENT)
             .with_header("content-range", "bytes 0-4999/10000"),
@@ -85,6 +89,21 @@ fn what_is_not_worth_it_or_not_allowed_passes_unchanged() {
     let missing = client.get("/big").send();
     assert_eq!(missing.header("content-encoding"), None);
     assert_eq!(missing.header("vary"), Some("accept-encoding"));
+}
+
+/// RFC 9110 §15.4.5: a 304 has the `Vary` of the 200 it stands for.
+#[test]
+fn not_modified_varies_unless_its_type_is_never_compressed() {
+    let client = client();
+    let varied = client.get("/304").header("accept-encoding", "gzip").send();
+    assert_eq!(varied.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(varied.header("vary"), Some("accept-encoding"));
+    assert_eq!(varied.header("content-encoding"), None);
+    let png = client
+        .get("/304-png")
+        .header("accept-encoding", "gzip")
+        .send();
+    assert_eq!(png.header("vary"), None);
 }
 
 #[test]
@@ -493,6 +512,19 @@ fn files_are_compressed_unless_ranges_or_precompressed() {
     assert_eq!(sibling.body, b"GZIP");
     assert_eq!(
         sibling.header_all("vary"),
+        ["accept-encoding"],
+        "{client:?}"
+    );
+
+    let plain = client.request(b"GET /page.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+    let etag = plain.header("etag").expect("a file has an ETag").to_owned();
+    let revalidated = client.request(
+        format!("GET /page.txt HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nIf-None-Match: {etag}\r\n\r\n")
+            .as_bytes(),
+    );
+    assert_eq!(revalidated.status, 304, "{client:?}");
+    assert_eq!(
+        revalidated.header_all("vary"),
         ["accept-encoding"],
         "{client:?}"
     );

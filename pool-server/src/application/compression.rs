@@ -7,7 +7,8 @@
 //! `application/wasm`) with no `Content-Encoding` or `Content-Range`
 //! already, whose body is at least [`min_size`](Compression::min_size)
 //! bytes or of unknown length. It adds `Vary: Accept-Encoding` to every
-//! response it could have compressed, turns a strong `ETag` weak (the
+//! response it could have compressed (and to a 304, which must carry the
+//! `Vary` of its 200, unless it names a type never compressed), turns a strong `ETag` weak (the
 //! compressed bytes differ), and drops `Accept-Ranges` from what it
 //! compresses (ranges would be of the uncompressed bytes).
 //!
@@ -221,13 +222,17 @@ impl Compression {
         response.status() == StatusCode::OK
             && !headers.contains_key(CONTENT_ENCODING)
             && !headers.contains_key(CONTENT_RANGE)
-            && headers
-                .get(CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .and_then(essence)
-                .is_some_and(|ty| {
-                    compressible_type(&ty) && (self.event_streams || ty != "text/event-stream")
-                })
+            && self.compresses(headers.get(CONTENT_TYPE))
+    }
+
+    /// Whether a body of this `Content-Type` would be compressed.
+    fn compresses(&self, content_type: Option<&HeaderValue>) -> bool {
+        content_type
+            .and_then(|v| v.to_str().ok())
+            .and_then(essence)
+            .is_some_and(|ty| {
+                compressible_type(&ty) && (self.event_streams || ty != "text/event-stream")
+            })
     }
 }
 
@@ -240,6 +245,16 @@ impl Default for Compression {
 impl Middleware for Compression {
     fn call(&self, req: &Request, next: Next<'_>) -> Response {
         let mut response = next.run(req);
+        if response.status() == StatusCode::NOT_MODIFIED {
+            // RFC 9110 §15.4.5: a 304 carries the `Vary` its 200 would
+            // have. It seldom names its type (ServeDir's does not), so it
+            // varies unless the type it names is one never compressed.
+            let content_type = response.headers().get(CONTENT_TYPE);
+            if content_type.is_none() || self.compresses(content_type) {
+                add_vary(&mut response);
+            }
+            return response;
+        }
         if !self.applies(&response) {
             return response;
         }
