@@ -8,9 +8,10 @@
 //! already, whose body is at least [`min_size`](Compression::min_size)
 //! bytes or of unknown length. It adds `Vary: Accept-Encoding` to every
 //! response it could have compressed (and to a 304, which must carry the
-//! `Vary` of its 200, unless it names a type never compressed), turns a strong `ETag` weak (the
-//! compressed bytes differ), and drops `Accept-Ranges` from what it
-//! compresses (ranges would be of the uncompressed bytes).
+//! `Vary` of its 200, unless it names a type never compressed), turns a
+//! strong `ETag` weak (the compressed bytes differ), and drops
+//! `Accept-Ranges` from what it compresses (ranges would be of the
+//! uncompressed bytes).
 //!
 //! Every kind of body is compressed as it is sent, with bounded memory: the
 //! compressor holds its own state (a few hundred KiB at most, see
