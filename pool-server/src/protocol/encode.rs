@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use http::header::{HeaderMap, CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
+use http::header::{HeaderMap, HeaderValue, CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
 use http::{StatusCode, Version};
 
 use super::date::append_date;
@@ -135,12 +135,7 @@ pub(crate) fn head(
         // asks for `close`), not what the client reads. Other options
         // (`keep-alive`, `upgrade`) are the server's to send: say so.
         if name == CONNECTION {
-            let others = value
-                .as_bytes()
-                .split(|&b| b == b',')
-                .map(<[u8]>::trim_ascii)
-                .any(|token| !token.is_empty() && !token.eq_ignore_ascii_case(b"close"));
-            if others {
+            if connection_options(value).any(|option| !option.eq_ignore_ascii_case(b"close")) {
                 mistakes.add(format_args!(
                     "dropped Connection {value:?}: the server manages connections and takes only `close` from a handler"
                 ));
@@ -213,6 +208,15 @@ pub(crate) fn is_final(status: StatusCode) -> bool {
 /// with no length.
 fn is_bodiless(status: StatusCode) -> bool {
     status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED
+}
+
+/// The options of a `Connection` field value (RFC 9110 §7.6.1), empty ones skipped.
+pub(crate) fn connection_options(value: &HeaderValue) -> impl Iterator<Item = &[u8]> {
+    value
+        .as_bytes()
+        .split(|&b| b == b',')
+        .map(<[u8]>::trim_ascii)
+        .filter(|option| !option.is_empty())
 }
 
 /// Statuses whose responses carry no content: those and 205 Reset Content.

@@ -620,9 +620,5 @@ fn asks_close(response: &Response) -> bool {
         .headers()
         .get_all(http::header::CONNECTION)
         .iter()
-        .any(|v| {
-            v.as_bytes()
-                .split(|&b| b == b',')
-                .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"close"))
-        })
+        .any(|value| encode::connection_options(value).any(|o| o.eq_ignore_ascii_case(b"close")))
 }
