@@ -2,7 +2,9 @@
 
 use std::cell::RefCell;
 use std::io::Write;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
+
+use rustix::time::{clock_gettime, ClockId};
 
 /// `Sun, 06 Nov 1994 08:49:37 GMT` (RFC 9110 §5.6.7 IMF-fixdate) is 29 bytes.
 const DATE_LEN: usize = 29;
@@ -20,8 +22,11 @@ thread_local! {
 
 /// Appends the current `Date` value to `out`.
 pub(crate) fn append_date(out: &mut Vec<u8>) {
-    let now = SystemTime::now();
-    let second = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    // The coarse clock (the time at the last timer tick, a few ms behind)
+    // is read without the TSC: it is on every response, and a Date is to
+    // the second anyway.
+    let second = u64::try_from(clock_gettime(ClockId::RealtimeCoarse).tv_sec).unwrap_or(0);
+    let now = UNIX_EPOCH + Duration::from_secs(second);
     CACHE.with(|cache| {
         let mut cache = cache.borrow_mut();
         if cache.second != second {
@@ -45,6 +50,8 @@ pub(crate) fn append_date(out: &mut Vec<u8>) {
 
 #[cfg(test)]
 mod tests {
+    use std::time::SystemTime;
+
     use super::*;
 
     #[test]

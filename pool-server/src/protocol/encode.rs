@@ -112,6 +112,7 @@ pub(crate) fn head(
     }
     let mut mistakes = Mistakes::default();
     let mut declares_length = false;
+    let mut has_date = false;
     let framing = if has_no_content(status) {
         Framing::Length(0)
     } else {
@@ -148,6 +149,7 @@ pub(crate) fn head(
             ));
             continue;
         }
+        has_date |= name == DATE;
         out.extend_from_slice(name.as_str().as_bytes());
         out.extend_from_slice(b": ");
         out.extend_from_slice(value.as_bytes());
@@ -183,7 +185,7 @@ pub(crate) fn head(
             Framing::UntilClose => {}
         }
     }
-    if !headers.contains_key(DATE) {
+    if !has_date {
         out.extend_from_slice(b"date: ");
         append_date(out);
         out.extend_from_slice(b"\r\n");
