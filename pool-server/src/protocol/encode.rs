@@ -50,9 +50,14 @@ pub(crate) fn response(
     persist: Persist,
     request: Option<&Request>,
 ) {
-    let length = match declared_length(res.headers()) {
-        Some(Ok(declared)) if head_only && res.body().is_empty() => declared,
-        _ => res.body().len() as u64,
+    // The handler's length is looked up only where it can count.
+    let declared = || match declared_length(res.headers()) {
+        Some(Ok(declared)) => Some(declared),
+        _ => None,
+    };
+    let length = match head_only && res.body().is_empty() {
+        true => declared().unwrap_or(0),
+        false => res.body().len() as u64,
     };
     if head(
         out,
