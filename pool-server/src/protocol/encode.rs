@@ -51,13 +51,13 @@ pub(crate) fn response(
     request: Option<&Request>,
 ) {
     // The handler's length is looked up only where it can count.
-    let declared = || match declared_length(res.headers()) {
-        Some(Ok(declared)) => Some(declared),
-        _ => None,
-    };
-    let length = match head_only && res.body().is_empty() {
-        true => declared().unwrap_or(0),
-        false => res.body().len() as u64,
+    let length = if head_only && res.body().is_empty() {
+        match declared_length(res.headers()) {
+            Some(Ok(declared)) => declared,
+            _ => 0,
+        }
+    } else {
+        res.body().len() as u64
     };
     if head(
         out,
@@ -118,7 +118,8 @@ pub(crate) fn head(
     let mut mistakes = Mistakes::default();
     let mut declares_length = false;
     let mut has_date = false;
-    let framing = if has_no_content(status) {
+    let no_content = has_no_content(status);
+    let framing = if no_content {
         Framing::Length(0)
     } else {
         framing
@@ -166,7 +167,7 @@ pub(crate) fn head(
     // (§15.3.6), but says so with `Content-Length: 0`, as RFC 9112 §6.3
     // does not count it among the responses that end at their head.
     let bodiless = is_bodiless(status);
-    if has_no_content(status) {
+    if no_content {
         let dropped = match res.raw_body() {
             Body::Full(bytes) if bytes.is_empty() => None,
             Body::Full(bytes) => Some(format!("{} bytes", bytes.len())),
@@ -202,7 +203,7 @@ pub(crate) fn head(
     }
     out.extend_from_slice(b"\r\n");
     mistakes.log(status, request);
-    !head_only && !has_no_content(status)
+    !head_only && !no_content
 }
 
 /// Whether a handler may answer with `status`: a final HTTP status, 200 to
@@ -263,7 +264,6 @@ fn check_length(
         }
     };
     let sent = match framing {
-        _ if is_bodiless(status) => 0,
         Framing::Length(sent) => sent,
         Framing::Chunked | Framing::UntilClose => {
             mistakes.add(format_args!(
