@@ -222,3 +222,202 @@ impl Drop for Dispatched {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::TcpListener as StdListener;
+    use std::sync::mpsc::{self, Receiver};
+    use std::time::{Duration, Instant};
+
+    use mio::net::TcpStream;
+    use mio::{Events, Poll, Token};
+
+    use super::*;
+
+    const WAKE: Token = Token(7);
+
+    /// A loop's side of a [`Link`]: the poll its waker is registered on and
+    /// the receiving end of `back`.
+    struct Fixture {
+        poll: Poll,
+        link: Link,
+        rx: Receiver<Back>,
+        draining: AtomicBool,
+    }
+
+    fn fixture() -> Fixture {
+        let poll = Poll::new().unwrap();
+        let waker = Waker::new(poll.registry(), WAKE).unwrap();
+        let (back, rx) = mpsc::channel::<Back>();
+        let link = Link {
+            back,
+            waker,
+            woken: AtomicBool::new(false),
+            stream_news: Mutex::new(Vec::new()),
+            away_events: (0..AWAY_GROUPS).map(|_| AtomicUsize::new(0)).collect(),
+        };
+        let draining = AtomicBool::new(false);
+        Fixture {
+            poll,
+            link,
+            rx,
+            draining,
+        }
+    }
+
+    /// A connection over a real loopback socket; the client end may drop,
+    /// nothing here reads or writes.
+    fn conn(key: usize) -> Box<Conn> {
+        let listener = StdListener::bind("127.0.0.1:0").unwrap();
+        let _client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (stream, peer) = listener.accept().unwrap();
+        stream.set_nonblocking(true).unwrap();
+        Box::new(Conn::new(
+            TcpStream::from_std(stream),
+            key,
+            peer,
+            Instant::now(),
+        ))
+    }
+
+    impl Fixture {
+        /// What a worker does for a settled connection dispatched when its
+        /// group's count was `seen`.
+        fn hand_back(&self, key: usize, seen: usize) {
+            self.link
+                .give_back_settled(conn(key), Served::new(), seen, &self.draining);
+        }
+
+        /// The waker events pending now. The eventfd is edge-triggered: a
+        /// write is reported once, and a ZERO timeout never waits, so
+        /// "none" is a real absence rather than a race with a sleep.
+        fn wakes(&mut self, timeout: Duration) -> usize {
+            let mut events = Events::with_capacity(8);
+            self.poll.poll(&mut events, Some(timeout)).unwrap();
+            events.iter().filter(|e| e.token() == WAKE).count()
+        }
+
+        fn no_wake(&mut self) -> bool {
+            self.wakes(Duration::ZERO) == 0
+        }
+
+        fn woke(&mut self) -> bool {
+            // The write happened before `give_back_settled` returned; the
+            // timeout only bounds a failure.
+            self.wakes(Duration::from_millis(200)) > 0
+        }
+
+        /// The key of the connection waiting in the channel: every hand-back
+        /// must leave one there, woken or not.
+        fn returned_key(&self) -> usize {
+            match self.rx.try_recv() {
+                Ok(Back::Served(conn, _)) => conn.key,
+                Ok(_) => panic!("a settled hand-back came back as something else than Served"),
+                Err(err) => panic!("nothing in the channel: {err}"),
+            }
+        }
+
+        fn count(&self, key: usize) {
+            // What `EventLoop::on_event` does for a connection with a worker.
+            self.link.away_events(key).fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn unchanged_count_not_draining_hands_back_without_waking() {
+        let mut f = fixture();
+        let seen = f.link.away_events(5).load(Ordering::Relaxed);
+        f.hand_back(5, seen);
+        assert!(f.no_wake(), "the client's own next event wakes the loop");
+        assert!(!f.link.woken.load(Ordering::Relaxed));
+        assert_eq!(f.returned_key(), 5);
+    }
+
+    #[test]
+    fn event_in_own_group_since_dispatch_wakes() {
+        let mut f = fixture();
+        let seen = f.link.away_events(5).load(Ordering::Relaxed);
+        // The loop saw (and will not see again) an event while it was away.
+        f.count(5);
+        f.hand_back(5, seen);
+        assert!(f.woke());
+        assert!(f.link.woken.load(Ordering::Relaxed));
+        assert_eq!(f.returned_key(), 5);
+    }
+
+    #[test]
+    fn event_in_another_group_only_does_not_wake() {
+        let mut f = fixture();
+        let seen = f.link.away_events(5).load(Ordering::Relaxed);
+        f.count(6);
+        f.hand_back(5, seen);
+        assert!(f.no_wake(), "other groups' events must not cost a wake-up");
+        assert_eq!(f.returned_key(), 5);
+    }
+
+    #[test]
+    fn event_of_a_key_sharing_the_group_wakes_spuriously() {
+        let mut f = fixture();
+        let key = 5;
+        let seen = f.link.away_events(key).load(Ordering::Relaxed);
+        // Deliberate sharing: one count per `key % AWAY_GROUPS`, so another
+        // connection's event costs a wake-up, never a missed one.
+        f.count(key + AWAY_GROUPS);
+        f.hand_back(key, seen);
+        assert!(f.woke());
+        assert_eq!(f.returned_key(), key);
+    }
+
+    #[test]
+    fn draining_wakes_with_the_count_unchanged() {
+        let mut f = fixture();
+        let seen = f.link.away_events(5).load(Ordering::Relaxed);
+        // Idle connections must close now, not at the client's next bytes.
+        f.draining.store(true, Ordering::Relaxed);
+        f.hand_back(5, seen);
+        assert!(f.woke());
+        assert_eq!(f.returned_key(), 5);
+    }
+
+    #[test]
+    fn wake_is_coalesced_until_the_loop_clears_woken() {
+        let mut f = fixture();
+        let seen = f.link.away_events(5).load(Ordering::Relaxed);
+        f.count(5);
+        f.hand_back(5, seen);
+        assert!(f.woke());
+        // Not cleared: the loop has not looked at the channel yet, so a
+        // second wake-worthy hand-back must not write the eventfd again.
+        f.hand_back(5, seen);
+        assert!(f.no_wake());
+        // Control: once the loop clears `woken` (as `serve` does after
+        // polling), the same hand-back writes again and is seen, so the
+        // silence above is the coalescing, not the edge trigger.
+        f.link.woken.store(false, Ordering::Relaxed);
+        f.hand_back(5, seen);
+        assert!(f.woke());
+        for _ in 0..3 {
+            assert_eq!(f.returned_key(), 5);
+        }
+        assert!(f.rx.try_recv().is_err());
+    }
+
+    #[test]
+    fn loop_gone_returns_without_waking_or_panicking() {
+        let Fixture {
+            mut poll,
+            link,
+            rx,
+            draining,
+        } = fixture();
+        drop(rx);
+        // Wake-worthy twice over: would wake if the send had succeeded.
+        draining.store(true, Ordering::Relaxed);
+        link.away_events(5).fetch_add(1, Ordering::Relaxed);
+        link.give_back_settled(conn(5), Served::new(), 0, &draining);
+        let mut events = Events::with_capacity(8);
+        poll.poll(&mut events, Some(Duration::ZERO)).unwrap();
+        assert!(events.is_empty());
+        assert!(!link.woken.load(Ordering::Relaxed));
+    }
+}
