@@ -179,10 +179,13 @@ impl EventLoop {
                 self.shared.hurry_shutdown();
                 return Err(Error::io("polling failed", err));
             }
-            // Before draining the channel, so a later hand-back wakes us again.
+            // Before draining the channel, so a later hand-back wakes us
+            // again. The fence pairs with the one in `Link::wake`: either we
+            // see the connection in the channel, or its worker sees `false`.
             self.shared.loops[self.id]
                 .woken
                 .store(false, Ordering::Release);
+            fence(Ordering::SeqCst);
             let now = Instant::now();
             for event in events.iter() {
                 match event.token() {

@@ -109,6 +109,8 @@ impl Link {
     }
 
     fn wake(&self) {
+        // After the send: see `EventLoop::serve`.
+        fence(Ordering::SeqCst);
         if !self.woken.swap(true, Ordering::AcqRel) {
             if let Err(err) = self.waker.wake() {
                 log::error!("cannot wake the event loop: {err}");
@@ -129,7 +131,9 @@ impl Link {
     /// connection of its group with a worker since the count was `seen`, or when a
     /// shutdown began (idle connections must close now). Otherwise the
     /// loop takes it in on its next turn, at the latest when the client's
-    /// next bytes wake it; this saves a wake-up per keep-alive request.
+    /// next bytes wake it or at its next timer tick (so a silent client's
+    /// idle timeout may be noticed up to a tick late); this saves a wake-up
+    /// per keep-alive request.
     fn give_back_settled(
         &self,
         conn: Box<Conn>,
