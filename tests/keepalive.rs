@@ -247,3 +247,53 @@ fn a_request_carries_nothing_of_the_requests_before_it() {
         }
     }
 }
+
+/// A worker builds responses into the header maps of the responses it sent
+/// before (their memory is reused): nothing a handler set on one response
+/// may show through in a later one. One worker, so every response reuses
+/// the same maps.
+#[test]
+fn a_response_carries_nothing_of_the_responses_before_it() {
+    fn answer(req: &Request) -> Response {
+        match req.path() {
+            "/rich" => Response::text("rich")
+                .with_header("x-one", "1")
+                .with_header("cache-control", "no-store")
+                .append_header("set-cookie", "a=1")
+                .append_header("set-cookie", "b=2"),
+            "/json" => Response::json("{}"),
+            _ => Response::text("plain"),
+        }
+    }
+    let server = serve(|b| b.workers(1).handler(answer));
+    let mut client = server.client();
+    for round in 0..3 {
+        let rich = client.request(b"GET /rich HTTP/1.1\r\nHost: h\r\n\r\n");
+        assert_eq!(rich.header("x-one"), Some("1"), "round {round}: {rich:?}");
+        assert_eq!(
+            rich.header_all("set-cookie"),
+            ["a=1", "b=2"],
+            "round {round}"
+        );
+        for (path, body, content_type) in [
+            ("/plain", "plain", "text/plain; charset=utf-8"),
+            ("/json", "{}", "application/json"),
+        ] {
+            let request = format!("GET {path} HTTP/1.1\r\nHost: h\r\n\r\n");
+            let reply = client.request(request.as_bytes());
+            assert_eq!(reply.text(), body, "round {round}");
+            assert_eq!(
+                reply.header("content-type"),
+                Some(content_type),
+                "round {round}"
+            );
+            for stale in ["x-one", "cache-control", "set-cookie"] {
+                assert_eq!(
+                    reply.header(stale),
+                    None,
+                    "round {round}, {path}: {reply:?}"
+                );
+            }
+        }
+    }
+}

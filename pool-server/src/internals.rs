@@ -196,7 +196,7 @@ pub fn encode_head(
         Framing::Chunked => encode::Framing::Chunked,
         Framing::UntilClose => encode::Framing::UntilClose,
     };
-    encode::head(out, res, head_only, persist.encode(), framing, None)
+    encode::head(out, res, head_only, persist.encode(), framing, None).body
 }
 
 /// See `protocol::encode::refusal` (with the default bodies).

@@ -1,6 +1,7 @@
 //! The response a handler returns.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
@@ -68,6 +69,19 @@ pub(crate) enum Body {
     Stream(BodyStream),
 }
 
+thread_local! {
+    /// Emptied header maps of the responses this thread sent, for the next
+    /// ones it builds: a new map costs two allocations, and two frees when
+    /// the response is dropped.
+    static SPARE_MAPS: RefCell<Vec<HeaderMap>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A thread keeps this many spare maps: a worker builds one response at a
+/// time, middleware a few.
+const SPARE_MAPS_KEPT: usize = 4;
+/// A map grown past this many fields is not kept, so spares stay small.
+const SPARE_MAP_FIELDS: usize = 32;
+
 const TEXT: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
 const HTML: HeaderValue = HeaderValue::from_static("text/html; charset=utf-8");
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
@@ -106,7 +120,11 @@ impl Response {
     }
 
     fn typed(content_type: HeaderValue, body: Bytes) -> Response {
-        let mut headers = HeaderMap::with_capacity(1);
+        let spare = SPARE_MAPS.try_with(|maps| maps.borrow_mut().pop());
+        let mut headers = spare
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| HeaderMap::with_capacity(1));
         headers.insert(header::CONTENT_TYPE, content_type);
         Response {
             status: StatusCode::OK,
@@ -363,6 +381,22 @@ impl Response {
     /// The message of an error answer the framework made, if this is one.
     pub(crate) fn error_message(&self) -> Option<&str> {
         self.error.as_deref()
+    }
+
+    /// Drops a response whose head is encoded, keeping its header map,
+    /// emptied, for the next response this thread builds.
+    pub(crate) fn recycle(mut self) {
+        let mut map = std::mem::take(&mut self.headers);
+        if map.capacity() == 0 || map.capacity() > SPARE_MAP_FIELDS {
+            return;
+        }
+        map.clear();
+        let _ = SPARE_MAPS.try_with(|maps| {
+            let mut maps = maps.borrow_mut();
+            if maps.len() < SPARE_MAPS_KEPT {
+                maps.push(map);
+            }
+        });
     }
 
     /// Takes the body out, for the runtime to send.

@@ -25,6 +25,16 @@ pub(crate) enum Persist {
 /// The interim response a client that sent `Expect: 100-continue` waits for.
 pub(crate) const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
+/// What [`head`] wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Written {
+    /// A body follows the head.
+    pub(crate) body: bool,
+    /// The head says `Connection: close`: asked by the caller, or by the
+    /// handler's own `Connection` field (middleware ends a connection so).
+    pub(crate) close: bool,
+}
+
 /// How a response body is delimited on the wire (RFC 9112 §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Framing {
@@ -49,7 +59,7 @@ pub(crate) fn response(
     head_only: bool,
     persist: Persist,
     request: Option<&Request>,
-) {
+) -> Written {
     // The handler's length is looked up only where it can count.
     let length = if head_only && res.body().is_empty() {
         match declared_length(res.headers()) {
@@ -59,16 +69,18 @@ pub(crate) fn response(
     } else {
         res.body().len() as u64
     };
-    if head(
+    let written = head(
         out,
         res,
         head_only,
         persist,
         Framing::Length(length),
         request,
-    ) {
+    );
+    if written.body {
         out.extend_from_slice(res.body());
     }
+    written
 }
 
 /// How the body of `res`, one not held in memory, is delimited for a
@@ -109,12 +121,18 @@ pub(crate) fn head(
     persist: Persist,
     framing: Framing,
     request: Option<&Request>,
-) -> bool {
+) -> Written {
     let status = res.status();
     if !is_final(status) {
+        let asked = res.headers().get_all(CONNECTION).iter().any(asks_close);
+        let persist = if asked { Persist::Close } else { persist };
         status_refused(out, status, head_only, persist, request);
-        return false;
+        return Written {
+            body: false,
+            close: persist == Persist::Close,
+        };
     }
+    let mut persist = persist;
     let mut mistakes = Mistakes::default();
     let mut declares_length = false;
     let mut has_date = false;
@@ -142,6 +160,9 @@ pub(crate) fn head(
         // asks for `close`), not what the client reads. Other options
         // (`keep-alive`, `upgrade`) are the server's to send: say so.
         if name == CONNECTION {
+            if asks_close(value) {
+                persist = Persist::Close;
+            }
             if connection_options(value).any(|option| !option.eq_ignore_ascii_case(b"close")) {
                 mistakes.add(format_args!(
                     "dropped Connection {value:?}: the server manages connections and takes only `close` from a handler"
@@ -203,7 +224,15 @@ pub(crate) fn head(
     }
     out.extend_from_slice(b"\r\n");
     mistakes.log(status, request);
-    !head_only && !no_content
+    Written {
+        body: !head_only && !no_content,
+        close: persist == Persist::Close,
+    }
+}
+
+/// Whether a `Connection` field value holds the `close` option.
+fn asks_close(value: &HeaderValue) -> bool {
+    connection_options(value).any(|option| option.eq_ignore_ascii_case(b"close"))
 }
 
 /// Whether a handler may answer with `status`: a final HTTP status, 200 to
@@ -434,6 +463,44 @@ mod tests {
     }
 
     #[test]
+    fn a_handler_asking_close_closes_whatever_the_caller_kept() {
+        let cases = [
+            (None, Persist::KeepAlive, false),
+            (None, Persist::Close, true),
+            (Some("close"), Persist::KeepAlive, true),
+            (Some("Keep-Alive, CLOSE"), Persist::KeepAlive10, true),
+            (Some("keep-alive"), Persist::KeepAlive, false),
+        ];
+        for (asked, persist, closes) in cases {
+            let mut res = Response::text("hi");
+            if let Some(value) = asked {
+                res = res.with_header(CONNECTION, value);
+            }
+            let mut out = Vec::new();
+            let written = response(&mut out, &res, false, persist, None);
+            let text = String::from_utf8(out).unwrap();
+            assert_eq!(written.close, closes, "{asked:?} {persist:?}");
+            assert!(written.body, "{asked:?}");
+            assert_eq!(text.contains("connection: close\r\n"), closes, "{text}");
+            assert_eq!(
+                text.matches("onnection:").count(),
+                usize::from(closes || persist == Persist::KeepAlive10),
+                "{text}"
+            );
+        }
+        // A status the server refuses is answered 500, and still closes when asked.
+        let res = Response::status_only(StatusCode::CONTINUE).with_header(CONNECTION, "close");
+        let written = response(&mut Vec::new(), &res, false, Persist::KeepAlive, None);
+        assert_eq!(
+            written,
+            Written {
+                body: false,
+                close: true
+            }
+        );
+    }
+
+    #[test]
     fn text_response_has_length_type_and_date() {
         let text = encode(&Response::text("hi"), false, Persist::KeepAlive);
         assert!(text.contains("\r\ndate: "), "{text}");
@@ -582,10 +649,11 @@ mod tests {
         let res = Response::text("abc")
             .with_header("content-length", "99")
             .with_header("transfer-encoding", "chunked")
-            .with_header("connection", "close");
+            .with_header("connection", "upgrade");
         let text = encode(&res, false, Persist::KeepAlive10);
         assert!(!text.contains("99") && !text.contains("chunked"), "{text}");
         assert!(text.contains("connection: keep-alive\r\n"), "{text}");
+        assert!(!text.contains("upgrade"), "{text}");
     }
 
     #[test]

@@ -85,7 +85,8 @@ pub(crate) fn parse_head(
     let method = Method::from_bytes(method.as_bytes())
         .map_err(|_| RequestError::Malformed("invalid method"))?;
     let target = origin_form(&method, target)?;
-    let query_start = target.find('?');
+    // A byte search: `str::find` with a char costs several times more on a short target.
+    let query_start = target.bytes().position(|b| b == b'?');
 
     // One copy of the head backs the target and every header value, instead
     // of one allocation for each.

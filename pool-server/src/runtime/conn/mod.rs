@@ -411,7 +411,7 @@ impl Conn {
             let (response, handler_ok) = call(cx.handler, &request);
             // Read after the handler ran: a shutdown may have begun meanwhile.
             let draining = cx.draining.load(Ordering::Acquire);
-            let keep = keep_alive && handler_ok && !draining && !asks_close(&response);
+            let keep = keep_alive && handler_ok && !draining;
             if !self.start_response(response, &request, keep, cx) {
                 self.stop_reading();
             }
@@ -612,13 +612,4 @@ fn call(handler: &Handler, request: &Request) -> (Response, bool) {
         Ok(response) => (response, true),
         Err(panic) => (middleware::panicked(request, &panic), false),
     }
-}
-
-/// A handler may end the connection by setting `Connection: close`.
-fn asks_close(response: &Response) -> bool {
-    response
-        .headers()
-        .get_all(http::header::CONNECTION)
-        .iter()
-        .any(|value| encode::connection_options(value).any(|o| o.eq_ignore_ascii_case(b"close")))
 }

@@ -52,33 +52,35 @@ impl Conn {
             (true, _) => Persist::KeepAlive,
         };
         if response.has_body_in_memory() {
-            let persist = persist(keep);
-            encode::response(
+            let written = encode::response(
                 &mut self.write_buf,
                 &response,
                 head_only,
-                persist,
+                persist(keep),
                 Some(request),
             );
-            return keep;
+            response.recycle();
+            return !written.close;
         }
         let framing = encode::framing(&response, request.version);
         let keep = keep && framing != Framing::UntilClose;
         let now = Instant::now();
-        if encode::head(
+        let written = encode::head(
             &mut self.write_buf,
             &response,
             head_only,
             persist(keep),
             framing,
             Some(request),
-        ) {
+        );
+        if written.body {
             self.outgoing = Outgoing::new(response.take_body(), framing, now).map(Box::new);
             if let Some(stream) = self.outgoing.as_ref().and_then(|o| o.stream()) {
                 stream.set_notify((cx.waker_for)(self.key));
             }
         }
-        keep
+        response.recycle();
+        !written.close
     }
 
     /// Sends the body in progress as far as it goes without blocking, for at
