@@ -99,10 +99,10 @@ pub struct Head {
 /// See `protocol::parse::parse_head`.
 pub fn parse_head(head: &[u8], limits: Limits) -> Result<Head, Refusal> {
     let peer = std::net::SocketAddr::from(([127, 0, 0, 1], 1));
-    let head =
-        parse::parse_head(head, &limits.config(), peer, HeaderMap::new()).map_err(Refusal)?;
+    let mut request = Request::blank(peer);
+    let head = parse::parse_head(head, &limits.config(), peer, &mut request).map_err(Refusal)?;
     Ok(Head {
-        request: head.request,
+        request,
         body: match head.body {
             body::BodyKind::Empty => BodyKind::Empty,
             body::BodyKind::Length(n) => BodyKind::Length(n),

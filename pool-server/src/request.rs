@@ -80,6 +80,22 @@ pub(crate) enum Body {
 }
 
 impl Request {
+    /// A request with nothing in it yet, for [`parse_head`] to fill.
+    ///
+    /// [`parse_head`]: crate::protocol::parse::parse_head
+    pub(crate) fn blank(peer_addr: SocketAddr) -> Request {
+        Request {
+            method: Method::GET,
+            target: Target::from_str_bytes(Bytes::new()),
+            query_start: None,
+            version: Version::HTTP_11,
+            headers: HeaderMap::new(),
+            body: Body::empty(),
+            peer_addr,
+            forwarded: None,
+        }
+    }
+
     /// Empties a served request so its box and its header map's memory can
     /// carry the connection's loop another request (see `Spares`).
     pub(crate) fn recycle(&mut self) {

@@ -7,7 +7,7 @@ use std::mem::MaybeUninit;
 use std::net::SocketAddr;
 
 use bytes::{Bytes, BytesMut};
-use http::header::{HeaderMap, HeaderName, HeaderValue};
+use http::header::{HeaderName, HeaderValue};
 use http::{Method, Version};
 
 use super::body::BodyKind;
@@ -15,10 +15,10 @@ use super::error::RequestError;
 use crate::config::{Limits, MAX_HEADERS_CAP};
 use crate::request::{Body, Request, Target};
 
-/// A parsed request head: the request (body still empty) and how to read its body.
+/// What a parsed head says beside its request: how to read the body, and
+/// what the client asked of the connection.
 #[derive(Debug)]
 pub(crate) struct Head {
-    pub(crate) request: Request,
     pub(crate) body: BodyKind,
     /// The client asked to keep the connection open after this exchange.
     pub(crate) keep_alive: bool,
@@ -54,15 +54,22 @@ pub(crate) fn head_too_large(buf: &[u8], limit: usize) -> RequestError {
     }
 }
 
-/// Parses a complete head (as delimited by [`find_head_end`]) and applies the
-/// framing and smuggling rules of RFC 9112. The headers go into `headers`,
-/// an empty map whose memory a served request left (or a new one).
+/// Parses a complete head (as delimited by [`find_head_end`]) into
+/// `request` and applies the framing and smuggling rules of RFC 9112.
+/// `request` is a served request emptied by [`Request::recycle`] or a
+/// [blank](Request::blank) one: filling it in place, its header map
+/// included, spares moving a request into its box. After an error it holds
+/// part of the head and must not be used.
 pub(crate) fn parse_head(
     head: &[u8],
     limits: &Limits,
     peer_addr: SocketAddr,
-    mut headers: HeaderMap,
+    request: &mut Request,
 ) -> Result<Head, RequestError> {
+    debug_assert!(
+        request.headers.is_empty(),
+        "parse_head needs an emptied request"
+    );
     let mut slots = [MaybeUninit::<httparse::Header<'_>>::uninit(); MAX_HEADERS_CAP];
     let mut req = httparse::Request::new(&mut []);
     match req.parse_with_uninit_headers(head, &mut slots[..limits.max_headers]) {
@@ -99,6 +106,7 @@ pub(crate) fn parse_head(
         Cow::Borrowed(target) => Target::from_str_bytes(in_shared(target.as_bytes())),
         Cow::Owned(target) => Target::from(target),
     };
+    let headers = &mut request.headers;
     headers.reserve(req.headers.len());
     let mut framing = Framing::default();
     for h in req.headers.iter() {
@@ -117,17 +125,14 @@ pub(crate) fn parse_head(
     if version == Version::HTTP_11 && framing.hosts == 0 {
         return Err(RequestError::Malformed("missing Host header"));
     }
+    request.method = method;
+    request.target = target;
+    request.query_start = query_start;
+    request.version = version;
+    request.body = Body::empty();
+    request.peer_addr = peer_addr;
+    request.forwarded = None;
     Ok(Head {
-        request: Request {
-            method,
-            target,
-            query_start,
-            version,
-            headers,
-            body: Body::empty(),
-            peer_addr,
-            forwarded: None,
-        },
         body,
         keep_alive,
         // RFC 9110 §10.1.1: 100-continue is only sent to HTTP/1.1 clients, and
@@ -358,16 +363,32 @@ fn parse_length(digits: &[u8]) -> Result<u64, RequestError> {
 
 #[cfg(test)]
 mod tests {
+    use http::HeaderMap;
+
     use super::*;
 
-    fn parse(head: &str) -> Result<Head, RequestError> {
-        let limits = Limits::default();
-        parse_head(
-            head.as_bytes(),
-            &limits,
-            "127.0.0.1:1".parse().unwrap(),
-            HeaderMap::new(),
-        )
+    /// A head parsed into a blank request, with what it says beside it.
+    #[derive(Debug)]
+    struct Parsed {
+        request: Request,
+        body: BodyKind,
+        keep_alive: bool,
+        expects_continue: bool,
+    }
+
+    fn parse_into(head: &str, mut request: Request) -> Result<Parsed, RequestError> {
+        let peer = "127.0.0.1:1".parse().unwrap();
+        let head = parse_head(head.as_bytes(), &Limits::default(), peer, &mut request)?;
+        Ok(Parsed {
+            request,
+            body: head.body,
+            keep_alive: head.keep_alive,
+            expects_continue: head.expects_continue,
+        })
+    }
+
+    fn parse(head: &str) -> Result<Parsed, RequestError> {
+        parse_into(head, Request::blank("127.0.0.1:1".parse().unwrap()))
     }
 
     fn status(head: &str) -> u16 {
@@ -390,13 +411,11 @@ mod tests {
                 .map(|(name, value)| (name.to_string(), value.as_bytes().to_vec()))
                 .collect()
         };
-        let peer = "127.0.0.1:1".parse().unwrap();
-        let limits = Limits::default();
         for before in heads {
             for head in heads {
                 let mut reused = parse(before).unwrap().request;
                 reused.recycle();
-                let reused = parse_head(head.as_bytes(), &limits, peer, reused.headers).unwrap();
+                let reused = parse_into(head, reused).unwrap();
                 let fresh = parse(head).unwrap();
                 assert_eq!(
                     listed(&reused.request.headers),
@@ -648,7 +667,7 @@ mod tests {
                 .or_else(|| find_head_end(&head, cut.saturating_sub(3)));
             assert_eq!(split, whole, "{head:?} cut at {cut}");
             if let Some(end) = whole {
-                let _ = parse_head(&head[..end], &limits, peer, HeaderMap::new());
+                let _ = parse_head(&head[..end], &limits, peer, &mut Request::blank(peer));
             }
         }
     }

@@ -71,12 +71,11 @@ impl Conn {
                     self.refuse(head_too_large(&input[..end], limits.max_head_size));
                     return (0, false);
                 }
-                let mut spare = cx.spares.request();
-                let headers = spare
-                    .as_mut()
-                    .map(|request| mem::take(&mut request.headers))
-                    .unwrap_or_default();
-                let head = match parse_head(&input[..end], limits, self.peer_addr, headers) {
+                let mut request = cx
+                    .spares
+                    .request()
+                    .unwrap_or_else(|| Box::new(Request::blank(self.peer_addr)));
+                let head = match parse_head(&input[..end], limits, self.peer_addr, &mut request) {
                     Ok(head) => head,
                     Err(err) => {
                         self.refuse(err);
@@ -85,7 +84,7 @@ impl Conn {
                 };
                 let (decoder, expected) = match head.body {
                     BodyKind::Empty => {
-                        self.finish(boxed(spare, head.request), head.keep_alive);
+                        self.finish(request, head.keep_alive);
                         return (end, true);
                     }
                     BodyKind::Length(n) => (BodyDecoder::length(n), Some(n)),
@@ -99,7 +98,7 @@ impl Conn {
                     }
                 };
                 self.reading = Reading::Body {
-                    request: boxed(spare, head.request),
+                    request,
                     keep_alive: head.keep_alive,
                     decoder,
                     body,
@@ -178,16 +177,5 @@ impl Conn {
     fn refuse(&mut self, err: RequestError) {
         self.refusal = Some(err);
         self.reading = Reading::Done;
-    }
-}
-
-/// `request` in the box of a spare one, or in a new box.
-fn boxed(spare: Option<Box<Request>>, request: Request) -> Box<Request> {
-    match spare {
-        Some(mut spare) => {
-            *spare = request;
-            spare
-        }
-        None => Box::new(request),
     }
 }
