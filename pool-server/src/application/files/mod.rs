@@ -89,7 +89,8 @@ pub(crate) mod range;
 pub(crate) mod resolve;
 
 use std::fmt;
-use std::fs::{self, File, Metadata};
+use std::fs::{File, Metadata};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
@@ -99,7 +100,7 @@ use http::{Method, StatusCode};
 use self::conditional::{Outcome, Validators};
 use self::encoding::Coding;
 use self::range::Ranges;
-use self::resolve::Refused;
+use self::resolve::{Entry, Refused, Root};
 use crate::{Error, Request, Response};
 
 const ALLOW_GET_HEAD: HeaderValue = HeaderValue::from_static("GET, HEAD");
@@ -180,7 +181,9 @@ impl ServeFile {
 /// empty segments are refused), and the file found is canonicalized and
 /// must still lie under the directory, so a symlink that leads out is
 /// refused too unless [`follow_symlinks_outside`](Self::follow_symlinks_outside)
-/// allows it. Refusals are 404, or 400 for bytes no name may hold.
+/// allows it. On Linux (5.6 and later) the file is then opened beneath the
+/// directory by the path checked, so a symlink swapped in after the check
+/// is refused as well. Refusals are 404, or 400 for bytes no name may hold.
 ///
 /// ```
 /// use pool_server::files::ServeDir;
@@ -285,19 +288,27 @@ impl ServeDir {
             return Response::status_only(StatusCode::INTERNAL_SERVER_ERROR);
         };
         match self.find(req, rel) {
-            Ok(Found::File { path, name }) => {
+            Ok(Found::File {
+                root,
+                real,
+                name,
+                file,
+                meta,
+            }) => {
                 let content_type = mime::content_type(&name);
-                let selected = self.select(req, &path);
-                match selected {
-                    Ok(selected) => send(
-                        req,
-                        selected,
-                        content_type,
-                        cache_control,
-                        self.precompressed,
-                    ),
-                    Err(status) => Response::status_only(status),
-                }
+                let original = Selected {
+                    file,
+                    meta,
+                    coding: None,
+                };
+                let selected = self.select(req, &root, &real, original);
+                send(
+                    req,
+                    selected,
+                    content_type,
+                    cache_control,
+                    self.precompressed,
+                )
             }
             Ok(Found::Redirect(location)) => Response::status_only(StatusCode::PERMANENT_REDIRECT)
                 .with_header(header::LOCATION, location),
@@ -308,27 +319,26 @@ impl ServeDir {
     /// Resolves `rel` to a file to send, or a redirect.
     fn find(&self, req: &Request, rel: &str) -> Result<Found, StatusCode> {
         let relative = resolve::relative(rel, self.dotfiles).map_err(Refused::status)?;
-        let root = self.root.canonicalize().map_err(|err| {
+        let root = Root::new(&self.root).map_err(|err| {
             log::error!(
                 "cannot open the served directory {}: {err}",
                 self.root.display()
             );
             StatusCode::NOT_FOUND
         })?;
-        let confine = |path: &Path| {
-            resolve::confine(&root, path, self.follow_symlinks_outside, self.dotfiles)
-                .map_err(Refused::status)
-        };
-        let real = confine(&root.join(&relative))?;
-        let meta = fs::metadata(&real).map_err(|_| StatusCode::NOT_FOUND)?;
+        let (real, entry) = self.open_under(&root, &root.path().join(&relative))?;
         let trailing_slash = req.path().ends_with('/');
-        if !meta.is_dir() {
+        if let Entry::File(file, meta) = entry {
             if trailing_slash && !relative.as_os_str().is_empty() {
                 return Err(StatusCode::NOT_FOUND);
             }
+            let (file, meta) = regular(file, meta)?;
             return Ok(Found::File {
-                path: real,
+                root,
+                real,
                 name: relative,
+                file,
+                meta,
             });
         }
         if !trailing_slash {
@@ -345,42 +355,57 @@ impl ServeDir {
         }
         let index = self.index.as_deref().ok_or(StatusCode::NOT_FOUND)?;
         let name = relative.join(index);
-        let path = confine(&real.join(index))?;
-        Ok(Found::File { path, name })
+        let (real, entry) = self.open_under(&root, &real.join(index))?;
+        let Entry::File(file, meta) = entry else {
+            return Err(StatusCode::NOT_FOUND);
+        };
+        let (file, meta) = regular(file, meta)?;
+        Ok(Found::File {
+            root,
+            real,
+            name,
+            file,
+            meta,
+        })
     }
 
-    /// Opens `path`, or its best precompressed sibling the client accepts.
-    fn select(&self, req: &Request, path: &Path) -> Result<Selected, StatusCode> {
+    /// Checks `path` (under `root`, or a sibling of a file found there)
+    /// with [`resolve::confine`], then opens the canonical path it gives:
+    /// that path and what was there.
+    fn open_under(&self, root: &Root, path: &Path) -> Result<(PathBuf, Entry), StatusCode> {
+        let real = resolve::confine(
+            root.path(),
+            path,
+            self.follow_symlinks_outside,
+            self.dotfiles,
+        )
+        .map_err(Refused::status)?;
+        let entry = root.open(&real).map_err(|err| open_error(&real, &err))?;
+        Ok((real, entry))
+    }
+
+    /// The best precompressed sibling of `real` (the canonical path of
+    /// `original`) that the client accepts, or `original`.
+    fn select(&self, req: &Request, root: &Root, real: &Path, original: Selected) -> Selected {
         if self.precompressed {
             for coding in encoding::accepted(req.headers()) {
-                let mut sibling = path.as_os_str().to_owned();
+                let mut sibling = real.as_os_str().to_owned();
                 sibling.push(".");
                 sibling.push(coding.extension());
-                let sibling = PathBuf::from(sibling);
                 // The sibling may be a symlink too: the same rules apply.
-                let Ok(root) = self.root.canonicalize() else {
-                    break;
-                };
-                let confined =
-                    resolve::confine(&root, &sibling, self.follow_symlinks_outside, self.dotfiles);
-                if let Ok((file, meta)) = confined
-                    .map_err(|_| ())
-                    .and_then(|p| open(&p).map_err(|_| ()))
+                if let Ok((_, Entry::File(file, meta))) = self.open_under(root, Path::new(&sibling))
                 {
-                    return Ok(Selected {
-                        file,
-                        meta,
-                        coding: Some(coding),
-                    });
+                    if meta.is_file() {
+                        return Selected {
+                            file,
+                            meta,
+                            coding: Some(coding),
+                        };
+                    }
                 }
             }
         }
-        let (file, meta) = open(path)?;
-        Ok(Selected {
-            file,
-            meta,
-            coding: None,
-        })
+        original
     }
 
     /// Checks what [`Builder::build`](crate::Builder::build) can check
@@ -426,10 +451,19 @@ impl From<String> for ServeDir {
 }
 
 /// What a path under a directory resolved to.
+// Made once per request and taken apart at once: boxing the large variant
+// would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 enum Found {
-    /// Send the file at `path` (canonical); `name` (as requested, relative)
-    /// gives the content type.
-    File { path: PathBuf, name: PathBuf },
+    /// Send `file`, opened at `real` (canonical) under `root`; `name` (as
+    /// requested, relative) gives the content type.
+    File {
+        root: Root,
+        real: PathBuf,
+        name: PathBuf,
+        file: File,
+        meta: Metadata,
+    },
     /// 308 to this location.
     Redirect(String),
 }
@@ -535,17 +569,29 @@ fn open(path: &Path) -> Result<(File, Metadata), StatusCode> {
         let meta = file.metadata()?;
         Ok((file, meta))
     });
-    match opened {
-        Ok((_, meta)) if !meta.is_file() => Err(StatusCode::NOT_FOUND),
-        Ok(found) => Ok(found),
-        Err(err) if resolve::is_missing(&err) => Err(StatusCode::NOT_FOUND),
-        Err(err) if err.kind() == std::io::ErrorKind::PermissionDenied => {
-            Err(StatusCode::FORBIDDEN)
-        }
-        Err(err) => {
-            log::error!("cannot open {}: {err}", path.display());
-            Err(StatusCode::INTERNAL_SERVER_ERROR)
-        }
+    let (file, meta) = opened.map_err(|err| open_error(path, &err))?;
+    regular(file, meta)
+}
+
+/// 404 unless `meta` is a regular file's (no FIFO or device is sent).
+fn regular(file: File, meta: Metadata) -> Result<(File, Metadata), StatusCode> {
+    if meta.is_file() {
+        Ok((file, meta))
+    } else {
+        Err(StatusCode::NOT_FOUND)
+    }
+}
+
+/// The answer to a failed open of `path`: 404 when missing, 403 when not
+/// permitted, 500 (logged) for other errors.
+fn open_error(path: &Path, err: &io::Error) -> StatusCode {
+    if resolve::is_missing(err) {
+        StatusCode::NOT_FOUND
+    } else if err.kind() == io::ErrorKind::PermissionDenied {
+        StatusCode::FORBIDDEN
+    } else {
+        log::error!("cannot open {}: {err}", path.display());
+        StatusCode::INTERNAL_SERVER_ERROR
     }
 }
 

@@ -1,14 +1,26 @@
 //! From a request path, still percent-encoded, to a file inside a root
-//! directory, or a refusal. Two steps: [`relative`] checks every segment
-//! without touching the disk, then [`confine`] canonicalizes the joined
-//! path (resolving symlinks) and checks that it is still under the root.
+//! directory, or a refusal. Three steps: [`relative`] checks every segment
+//! without touching the disk, [`confine`] canonicalizes the joined path
+//! (resolving symlinks) and checks that it is still under the root, then
+//! [`Root::open`] opens the canonical path so that the check still holds
+//! when the file is opened.
 //!
 //! The path is never handed to the OS as the client wrote it: it is split
 //! on `/`, each segment decoded and checked on its own, and only segments
 //! that are one plain file name are pushed onto the root. So `..`, an
 //! absolute path or a drive prefix can never replace or climb out of the
 //! root, however it was encoded.
+//!
+//! Between [`confine`] and the open, someone who can write under the root
+//! may swap a directory or file for a symlink (out of the root, or to a
+//! dotfile). On Linux the open is `openat2` beneath a descriptor of the
+//! root with `RESOLVE_BENEATH` and `RESOLVE_NO_SYMLINKS`: the canonical
+//! path has no symlink left, so the kernel walks exactly the components
+//! `confine` checked, or refuses. Elsewhere, and where `openat2` is
+//! unavailable (kernels before 5.6, some seccomp filters), the canonical
+//! path is opened by name as before, and that swap is not caught.
 
+use std::fs::{self, File, Metadata};
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
@@ -124,6 +136,154 @@ pub(crate) fn confine(
         Err(_) => {}
     }
     Ok(real)
+}
+
+/// The served directory: its canonical path, which [`confine`] checks
+/// against, and on Linux a descriptor of it that files are opened beneath.
+///
+/// Opened for each request rather than kept in the `ServeDir`: the
+/// directory need not exist when the `ServeDir` is made, a root that is a
+/// symlink swapped by a deploy is followed at once (as before), and the
+/// descriptor is then always the directory the canonical path names.
+pub(crate) struct Root {
+    path: PathBuf,
+    /// `None` when `openat2` is unavailable: files are opened by path.
+    #[cfg(target_os = "linux")]
+    dir: Option<rustix::fd::OwnedFd>,
+}
+
+/// What a checked path named when it was opened.
+pub(crate) enum Entry {
+    /// Anything but a directory, open for reading, with its metadata.
+    File(File, Metadata),
+    /// A directory.
+    Dir,
+}
+
+impl Root {
+    /// Canonicalizes `dir` and, on Linux, opens it.
+    pub(crate) fn new(dir: &Path) -> io::Result<Root> {
+        let path = dir.canonicalize()?;
+        Ok(Root {
+            #[cfg(target_os = "linux")]
+            dir: linux::open_root(&path)?,
+            path,
+        })
+    }
+
+    /// The canonical path of the root.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Opens `real`, a canonical path that [`confine`] accepted for this
+    /// root. On Linux, a symlink that appeared in it since (it had none),
+    /// or a way out of the root, fails as `NotFound`: the answer a
+    /// refusal by [`confine`] gets.
+    pub(crate) fn open(&self, real: &Path) -> io::Result<Entry> {
+        #[cfg(target_os = "linux")]
+        if let Some(dir) = &self.dir {
+            return linux::open_beneath(dir, &self.path, real);
+        }
+        open_by_path(real)
+    }
+}
+
+/// The fallback without `openat2`: the path opened by name, as before.
+fn open_by_path(real: &Path) -> io::Result<Entry> {
+    match File::open(real) {
+        Ok(file) => entry(file),
+        // A directory that may be searched but not read (mode 0711) still
+        // has an index file to serve.
+        Err(err)
+            if err.kind() == io::ErrorKind::PermissionDenied
+                && fs::metadata(real).is_ok_and(|m| m.is_dir()) =>
+        {
+            Ok(Entry::Dir)
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// Sorts what was opened by its metadata (fstat, not a second lookup).
+fn entry(file: File) -> io::Result<Entry> {
+    let meta = file.metadata()?;
+    Ok(if meta.is_dir() {
+        Entry::Dir
+    } else {
+        Entry::File(file, meta)
+    })
+}
+
+#[cfg(target_os = "linux")]
+mod linux {
+    use std::fs::File;
+    use std::io;
+    use std::path::Path;
+    use std::sync::Once;
+
+    use rustix::fd::OwnedFd;
+    use rustix::fs::{openat2, Mode, OFlags, ResolveFlags, CWD};
+    use rustix::io::Errno;
+
+    use super::Entry;
+
+    /// A descriptor of the canonical `path`, or `None` when `openat2` is
+    /// unavailable: ENOSYS before Linux 5.6, EPERM from the seccomp filter
+    /// of older container runtimes, which deny syscalls they do not know.
+    pub(super) fn open_root(path: &Path) -> io::Result<Option<OwnedFd>> {
+        // A canonical path has no symlink: one found now would make the
+        // descriptor another directory than the one `path` names.
+        let how = ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
+        let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        match openat2(CWD, path, flags, Mode::empty(), how) {
+            Ok(dir) => Ok(Some(dir)),
+            Err(err @ (Errno::NOSYS | Errno::PERM)) => {
+                static WARNED: Once = Once::new();
+                WARNED.call_once(|| {
+                    log::warn!(
+                        "openat2 is unavailable ({err}): static files are opened by path, \
+                         and a symlink swapped in while a request is served is not caught"
+                    );
+                });
+                Ok(None)
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Opens the canonical `real` under `dir`, the descriptor of `root`.
+    pub(super) fn open_beneath(dir: &OwnedFd, root: &Path, real: &Path) -> io::Result<Entry> {
+        // Inside the root, relative to its descriptor, and the kernel
+        // refuses any way out; outside (`confine` allowed it, so
+        // `follow_symlinks_outside` is on), by the absolute path.
+        let (path, beneath) = match real.strip_prefix(root) {
+            Ok(inside) if inside.as_os_str().is_empty() => (Path::new("."), true),
+            Ok(inside) => (inside, true),
+            Err(_) => (real, false),
+        };
+        // `real` is canonical: a symlink in it now was swapped in after the
+        // check, and may lead out of the root or to a dotfile.
+        let mut how = ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
+        if beneath {
+            how |= ResolveFlags::BENEATH;
+        }
+        let open = |flags: OFlags| openat2(dir, path, flags | OFlags::CLOEXEC, Mode::empty(), how);
+        match open(OFlags::RDONLY) {
+            Ok(fd) => super::entry(File::from(fd)),
+            Err(Errno::LOOP | Errno::XDEV) => {
+                log::debug!("{} changed after it was checked", real.display());
+                Err(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    "the path changed after it was checked",
+                ))
+            }
+            // A directory that may be searched but not read (mode 0711)
+            // still has an index file to serve.
+            Err(Errno::ACCESS) if open(OFlags::PATH | OFlags::DIRECTORY).is_ok() => Ok(Entry::Dir),
+            Err(err) => Err(err.into()),
+        }
+    }
 }
 
 /// Errors that mean "no such file" to the client.
@@ -249,6 +409,92 @@ mod tests {
                     })
             });
             assert_eq!(got.ok(), expected, "{rel:?} outside_ok={outside_ok}");
+        }
+    }
+
+    /// The contents of what `root.open` found, or `None` for a directory.
+    #[cfg(target_os = "linux")]
+    fn opened(root: &Root, real: &Path) -> io::Result<Option<String>> {
+        use std::io::Read;
+        match root.open(real)? {
+            Entry::File(mut file, meta) => {
+                let mut text = String::new();
+                file.read_to_string(&mut text)?;
+                assert_eq!(meta.len(), text.len() as u64, "{real:?}");
+                Ok(Some(text))
+            }
+            Entry::Dir => Ok(None),
+        }
+    }
+
+    /// What `confine` accepts is opened, with the descriptor or without
+    /// (the fallback where `openat2` is unavailable).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn checked_paths_open_what_they_named() {
+        let (_tmp, root) = tree();
+        let with_fd = Root::new(&root).unwrap();
+        assert!(with_fd.dir.is_some(), "openat2 is missing on this kernel");
+        let by_path = Root {
+            path: with_fd.path.clone(),
+            dir: None,
+        };
+        let cases: &[(&str, bool, Option<&str>)] = &[
+            ("a.txt", false, Some("a")),
+            ("sub/b.txt", false, Some("b")),
+            ("in-link", false, Some("a")),
+            ("out-link", true, Some("o")),
+            ("out-dir/outside.txt", true, Some("o")),
+            ("sub", false, None),
+            ("", false, None),
+            ("out-dir", true, None),
+        ];
+        for root_kind in [&with_fd, &by_path] {
+            for (rel, outside_ok, expected) in cases {
+                let real = confine(&root, &root.join(rel), *outside_ok, false).unwrap();
+                let got = opened(root_kind, &real).unwrap();
+                assert_eq!(got.as_deref(), *expected, "{rel:?}");
+            }
+        }
+    }
+
+    /// The race `openat2` closes: `confine` accepts a path, then a
+    /// directory or the file in it is swapped for a symlink (out of the
+    /// root, or to a dotfile) before the open. The open must not follow it.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_symlink_swapped_in_after_the_check_is_not_opened() {
+        let (_tmp, root) = tree();
+        let base = root.parent().unwrap();
+        fs::create_dir(base.join("elsewhere")).unwrap();
+        fs::write(base.join("elsewhere/b.txt"), "outside").unwrap();
+        fs::create_dir(root.join(".private")).unwrap();
+        fs::write(root.join(".private/b.txt"), "hidden").unwrap();
+        let dir = Root::new(&root).unwrap();
+        let swaps: &[(&str, &str, &Path)] = &[
+            // A directory of the path, for a link out of the root.
+            ("sub/b.txt", "sub", &base.join("elsewhere")),
+            // The file itself, for a link out of the root.
+            ("a.txt", "a.txt", &base.join("outside.txt")),
+            // A directory, for a link to a dot-directory inside.
+            ("sub/b.txt", "sub", &root.join(".private")),
+            // The file, for a relative link to a dotfile inside.
+            ("a.txt", "a.txt", Path::new(".secret")),
+        ];
+        for (rel, swapped, to) in swaps {
+            let real = confine(&root, &root.join(rel), false, false).unwrap();
+            let moved = root.join(format!("{swapped}.old"));
+            fs::rename(root.join(swapped), &moved).unwrap();
+            symlink(to, root.join(swapped)).unwrap();
+            let got = opened(&dir, &real);
+            let what = format!("{rel:?} with {swapped:?} -> {to:?}: {got:?}");
+            assert_eq!(
+                got.map_err(|e| e.kind()),
+                Err(io::ErrorKind::NotFound),
+                "{what}"
+            );
+            fs::remove_file(root.join(swapped)).unwrap();
+            fs::rename(&moved, root.join(swapped)).unwrap();
         }
     }
 }

@@ -398,6 +398,70 @@ fn dotfiles_symlinks_out_and_the_index_follow_the_options() {
     assert_eq!(body(&ServeDir::new(&root).no_index(), "/"), (404, None));
 }
 
+/// Symlinks that stay inside (absolute, relative, to a directory) are
+/// served; those that reach a dotfile, directly, through a directory or as
+/// a precompressed sibling, are not unless dotfiles are on; those that
+/// lead out are served only with `follow_symlinks_outside`.
+#[test]
+fn symlinks_follow_the_same_rules_as_the_paths_they_reach() {
+    let (_tmp, root) = site();
+    let base = root.parent().unwrap();
+    fs::create_dir(root.join(".private")).unwrap();
+    write(root.join(".private/notes.txt"), "private");
+    write(root.join("page.css"), "p{}");
+    let links: &[(&str, &Path)] = &[
+        ("rel-in.txt", Path::new("hello.txt")),
+        ("docs-rel", Path::new("docs")),
+        ("docs-abs", &root.join("docs")),
+        ("env-link", Path::new(".env")),
+        ("private-link", Path::new(".private")),
+        ("page.css.gz", Path::new(".env")),
+        ("out-dir", base),
+    ];
+    for (name, to) in links {
+        symlink(to, root.join(name)).unwrap();
+    }
+    let gzip = [("accept-encoding", "gzip")];
+    let default = ServeDir::new(&root).precompressed(true);
+    let open = ServeDir::new(&root)
+        .precompressed(true)
+        .dotfiles(true)
+        .follow_symlinks_outside(true);
+    type Case<'a> = (&'a str, u16, Option<&'a str>, u16, Option<&'a str>);
+    let cases: &[Case<'_>] = &[
+        ("/rel-in.txt", 200, Some(BODY), 200, Some(BODY)),
+        ("/link-in.txt", 200, Some(BODY), 200, Some(BODY)),
+        (
+            "/docs-rel/",
+            200,
+            Some("<h1>docs</h1>"),
+            200,
+            Some("<h1>docs</h1>"),
+        ),
+        (
+            "/docs-abs/index.html",
+            200,
+            Some("<h1>docs</h1>"),
+            200,
+            Some("<h1>docs</h1>"),
+        ),
+        ("/env-link", 404, None, 200, Some("SECRET=1")),
+        ("/private-link/notes.txt", 404, None, 200, Some("private")),
+        ("/page.css", 200, Some("p{}"), 200, Some("SECRET=1")),
+        ("/link-out.txt", 404, None, 200, Some("top secret")),
+        ("/out-dir/secret.txt", 404, None, 200, Some("top secret")),
+        ("/out-dir/public/../secret.txt", 404, None, 404, None),
+    ];
+    for (rel, status, body, open_status, open_body) in cases {
+        for (dir, status, body) in [(&default, status, body), (&open, open_status, open_body)] {
+            let response = dir.respond(&get(rel, &gzip), rel);
+            let what = format!("{rel} dotfiles={}: {response:?}", dir.dotfiles);
+            assert_eq!(response.status().as_u16(), *status, "{what}");
+            assert_eq!(part(&response).map(|p| p.2).as_deref(), *body, "{what}");
+        }
+    }
+}
+
 #[test]
 fn precompressed_siblings_follow_accept_encoding() {
     let (_tmp, root) = site();
