@@ -22,6 +22,7 @@
 
 use std::fs::{self, File, Metadata};
 use std::io;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Component, Path, PathBuf};
 
 use http::StatusCode;
@@ -190,8 +191,13 @@ impl Root {
 }
 
 /// The fallback without `openat2`: the path opened by name, as before.
-fn open_by_path(real: &Path) -> io::Result<Entry> {
-    match File::open(real) {
+pub(super) fn open_by_path(real: &Path) -> io::Result<Entry> {
+    let nonblocking = rustix::fs::OFlags::NONBLOCK.bits() as i32;
+    match fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nonblocking)
+        .open(real)
+    {
         Ok(file) => entry(file),
         // A directory that may be searched but not read (mode 0711) still
         // has an index file to serve.
@@ -206,13 +212,22 @@ fn open_by_path(real: &Path) -> io::Result<Entry> {
 }
 
 /// Sorts what was opened by its metadata (fstat, not a second lookup).
+/// Only regular files are served: a FIFO, socket or device under the root
+/// is not found (as nginx refuses them). Files are opened non-blocking, so
+/// a FIFO without a writer cannot hold the worker in `open`; the flag does
+/// nothing to a regular file's reads.
 fn entry(file: File) -> io::Result<Entry> {
     let meta = file.metadata()?;
-    Ok(if meta.is_dir() {
-        Entry::Dir
+    if meta.is_dir() {
+        Ok(Entry::Dir)
+    } else if meta.is_file() {
+        Ok(Entry::File(file, meta))
     } else {
-        Entry::File(file, meta)
-    })
+        Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            "not a regular file",
+        ))
+    }
 }
 
 #[cfg(target_os = "linux")]
@@ -269,7 +284,7 @@ mod linux {
             how |= ResolveFlags::BENEATH;
         }
         let open = |flags: OFlags| openat2(dir, path, flags | OFlags::CLOEXEC, Mode::empty(), how);
-        match open(OFlags::RDONLY) {
+        match open(OFlags::RDONLY | OFlags::NONBLOCK) {
             Ok(fd) => super::entry(File::from(fd)),
             Err(Errno::LOOP | Errno::XDEV) => {
                 log::debug!("{} changed after it was checked", real.display());

@@ -578,3 +578,36 @@ fn mount_prefixes_are_checked_and_cover_their_subtree() {
     assert_eq!(everything.rest("/a"), Some("/a"));
     assert_eq!(everything.rest("*"), None);
 }
+
+/// Only regular files are served: a FIFO under the root is not found, and
+/// answering that does not wait for a writer (the open is non-blocking: a
+/// blocking one would hold a worker until a writer comes). The answer is
+/// awaited with a deadline, so a regression fails instead of hanging.
+#[test]
+fn a_fifo_under_the_root_is_404_without_waiting() {
+    let (tmp, root) = site();
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        root.join("pipe"),
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o644),
+        0,
+    )
+    .unwrap();
+    let real = root.canonicalize().unwrap().join("pipe");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let status = ServeDir::new(&root)
+            .respond(&get("/pipe", &[]), "/pipe")
+            .status();
+        let fallback = resolve::open_by_path(&real)
+            .map(|_| ())
+            .map_err(|e| e.kind());
+        let _ = tx.send((status, fallback));
+    });
+    let answer = rx.recv_timeout(std::time::Duration::from_secs(10));
+    let (status, fallback) = answer.expect("opening a FIFO waited for a writer");
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(fallback, Err(io::ErrorKind::NotFound));
+    drop(tmp);
+}
