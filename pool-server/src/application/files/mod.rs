@@ -332,7 +332,6 @@ impl ServeDir {
             if trailing_slash && !relative.as_os_str().is_empty() {
                 return Err(StatusCode::NOT_FOUND);
             }
-            let (file, meta) = regular(file, meta)?;
             return Ok(Found::File {
                 root,
                 real,
@@ -359,7 +358,6 @@ impl ServeDir {
         let Entry::File(file, meta) = entry else {
             return Err(StatusCode::NOT_FOUND);
         };
-        let (file, meta) = regular(file, meta)?;
         Ok(Found::File {
             root,
             real,
@@ -562,23 +560,14 @@ fn refuse_method(req: &Request) -> Option<Response> {
     Some(response)
 }
 
-/// Opens a regular file: 404 when missing or a directory, 403 when not
-/// permitted, 500 (logged) for other errors.
+/// Opens a regular file, without waiting (a FIFO has no writer to wait
+/// for: see `resolve::open_by_path`): 404 when missing, a directory or not
+/// a regular file, 403 when not permitted, 500 (logged) for other errors.
 fn open(path: &Path) -> Result<(File, Metadata), StatusCode> {
-    let opened = File::open(path).and_then(|file| {
-        let meta = file.metadata()?;
-        Ok((file, meta))
-    });
-    let (file, meta) = opened.map_err(|err| open_error(path, &err))?;
-    regular(file, meta)
-}
-
-/// 404 unless `meta` is a regular file's (no FIFO or device is sent).
-fn regular(file: File, meta: Metadata) -> Result<(File, Metadata), StatusCode> {
-    if meta.is_file() {
-        Ok((file, meta))
-    } else {
-        Err(StatusCode::NOT_FOUND)
+    match resolve::open_by_path(path) {
+        Ok(Entry::File(file, meta)) => Ok((file, meta)),
+        Ok(Entry::Dir) => Err(StatusCode::NOT_FOUND),
+        Err(err) => Err(open_error(path, &err)),
     }
 }
 

@@ -190,8 +190,9 @@ impl Root {
     }
 }
 
-/// The fallback without `openat2`: the path opened by name, as before.
-pub(super) fn open_by_path(real: &Path) -> io::Result<Entry> {
+/// The path opened by name: the fallback without `openat2`, and how
+/// `ServeFile` opens the one file it was given.
+pub(crate) fn open_by_path(real: &Path) -> io::Result<Entry> {
     let nonblocking = rustix::fs::OFlags::NONBLOCK.bits() as i32;
     match fs::OpenOptions::new()
         .read(true)

@@ -579,6 +579,12 @@ fn mount_prefixes_are_checked_and_cover_their_subtree() {
     assert_eq!(everything.rest("*"), None);
 }
 
+/// Makes a FIFO at `path`.
+fn fifo(path: &Path) {
+    let mode = rustix::fs::Mode::from_raw_mode(0o644);
+    rustix::fs::mknodat(rustix::fs::CWD, path, rustix::fs::FileType::Fifo, mode, 0).unwrap();
+}
+
 /// Only regular files are served: a FIFO under the root is not found, and
 /// answering that does not wait for a writer (the open is non-blocking: a
 /// blocking one would hold a worker until a writer comes). The answer is
@@ -586,14 +592,7 @@ fn mount_prefixes_are_checked_and_cover_their_subtree() {
 #[test]
 fn a_fifo_under_the_root_is_404_without_waiting() {
     let (tmp, root) = site();
-    rustix::fs::mknodat(
-        rustix::fs::CWD,
-        root.join("pipe"),
-        rustix::fs::FileType::Fifo,
-        rustix::fs::Mode::from_raw_mode(0o644),
-        0,
-    )
-    .unwrap();
+    fifo(&root.join("pipe"));
     let real = root.canonicalize().unwrap().join("pipe");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -609,5 +608,23 @@ fn a_fifo_under_the_root_is_404_without_waiting() {
     let (status, fallback) = answer.expect("opening a FIFO waited for a writer");
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(fallback, Err(io::ErrorKind::NotFound));
+    drop(tmp);
+}
+
+/// `ServeFile` on a FIFO answers 404 at once, as `ServeDir` does.
+#[test]
+fn serve_file_on_a_fifo_is_404_without_waiting() {
+    let (tmp, root) = site();
+    let path = root.join("pipe");
+    fifo(&path);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(ServeFile::new(&path).respond(&get("/", &[])).status());
+    });
+    let status = rx.recv_timeout(std::time::Duration::from_secs(10));
+    assert_eq!(
+        status.expect("opening a FIFO waited for a writer"),
+        StatusCode::NOT_FOUND
+    );
     drop(tmp);
 }
