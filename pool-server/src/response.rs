@@ -147,7 +147,7 @@ impl Response {
     /// Sets header `name` to `value`, replacing earlier values of that name.
     ///
     /// Names and values are taken as [`http::request::Builder::header`]
-    /// takes them: the [`header`](crate::header) constants, `&str`,
+    /// takes them: the [`header`] constants, `&str`,
     /// `String`, [`HeaderName`] and [`HeaderValue`], among others.
     ///
     /// ```

@@ -1,5 +1,5 @@
 //! Server-sent events (the WHATWG `EventSource` protocol) on top of
-//! [`stream`](crate::stream): a route returns an [`EventStream`], and its
+//! [`stream`]: a route returns an [`EventStream`], and its
 //! [`EventSender`] pushes [`Event`]s from any thread. The event loop writes
 //! them; no worker stays with the stream.
 //!

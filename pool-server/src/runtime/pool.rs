@@ -67,7 +67,7 @@ pub enum ExecuteError {
 
 impl ThreadPool {
     /// Starts `size` workers with a queue of
-    /// [`DEFAULT_QUEUE_CAPACITY`](crate::config::DEFAULT_QUEUE_CAPACITY) jobs.
+    /// [`DEFAULT_QUEUE_CAPACITY`] jobs.
     ///
     /// # Errors
     /// When `size` is zero or a thread cannot be spawned.

@@ -330,7 +330,7 @@ impl Builder {
     /// Serves the files under a directory at `prefix`: with `"/static"`,
     /// `GET /static/css/a.css` sends `css/a.css` from the directory, and
     /// `/static` itself is the directory (redirected to `/static/`). `dir`
-    /// is a [`ServeDir`](crate::files::ServeDir) with its options, or just
+    /// is a [`ServeDir`] with its options, or just
     /// a path (`&str`, `String`, `&Path`, `PathBuf`) for the defaults.
     /// Call it once per prefix.
     ///
