@@ -103,12 +103,15 @@ pub(crate) fn framing(res: &Response, version: Version) -> Framing {
     }
 }
 
-/// Appends the head of `res` with the given framing, and says whether its
-/// body follows (not for HEAD, 204, 205 and 304).
+/// Appends the head of `res` with the given framing, and says what it
+/// wrote: whether the body follows (not for HEAD, 204, 205 and 304), and
+/// whether the connection closes after it (`persist`, or a handler's
+/// `Connection: close`).
 ///
 /// Every response goes through here, so here a handler's mistakes are kept
 /// off the wire: the server owns framing and connection management
-/// (`Content-Length`, `Transfer-Encoding` and `Connection` are its own), a
+/// (`Content-Length`, `Transfer-Encoding` and `Connection` are its own; of
+/// a handler's `Connection`, only `close` is taken), a
 /// 204, 205 or 304 carries no body, a status outside 200..=599 becomes a 500
 /// (see [`status_refused`]), and a header value with a control character
 /// (CR, LF, NUL: only `unsafe` code can put one in a `HeaderValue`) is
