@@ -33,7 +33,9 @@ pub(crate) struct Head {
 /// Bare LF line ends are accepted, as RFC 9112 §2.2 allows.
 pub(crate) fn find_head_end(buf: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
-    while let Some(off) = buf.get(i..)?.iter().position(|&b| b == b'\n') {
+    // memchr: a head is scanned once per read, and its line ends are found
+    // a word at a time rather than byte by byte.
+    while let Some(off) = memchr::memchr(b'\n', buf.get(i..)?) {
         let nl = i + off;
         match buf.get(nl + 1..nl + 3) {
             Some([b'\n', _]) => return Some(nl + 2),
