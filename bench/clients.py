@@ -7,6 +7,11 @@
                                         POST /broadcast: time until all have it
   clients.py fresh PORT COUNT SECONDS   COUNT fresh GET /plaintext requests,
                                         one new connection each, spread over SECONDS
+  clients.py pipeline PORT CONNS ROUNDS DEPTH
+                                        on CONNS keep-alive connections, ROUNDS
+                                        writes of DEPTH pipelined GET /plaintext
+                                        each, every answer read before the next
+                                        round (for bench/instructions.sh)
 
 Each prints one line of key=value pairs. RSS figures are the server's (PID)
 VmRSS in KiB from /proc. Everything is on 127.0.0.1 and bounded in time.
@@ -230,8 +235,28 @@ def sse(port, pid, n):
           f"answer_ms={fmt(t_answer)} rss_after_broadcast_kib={r2}")
 
 
+def pipeline(port, conns, rounds, depth, timeout=30.0):
+    socks = [socket.create_connection((HOST, port), timeout=timeout) for _ in range(conns)]
+    batch = PLAIN * depth
+    answered = 0
+    for _ in range(rounds):
+        for sock in socks:
+            sock.sendall(batch)
+        for sock in socks:
+            got = b""
+            while got.count(b"HTTP/1.1 200 ") < depth:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    sys.exit(f"clients.py: the server closed after {answered} answers")
+                got += chunk
+            answered += depth
+    for sock in socks:
+        sock.close()
+    print(f"answered={answered}")
+
+
 def main():
-    if len(sys.argv) < 2 or sys.argv[1] not in ("idle", "sse", "fresh"):
+    if len(sys.argv) < 2 or sys.argv[1] not in ("idle", "sse", "fresh", "pipeline"):
         sys.exit(__doc__)
     mode, args = sys.argv[1], [int(a) for a in sys.argv[2:]]
     if mode == "fresh":
@@ -239,6 +264,8 @@ def main():
         print(fresh_stats(port, count, seconds))
     elif mode == "idle":
         idle(*args)
+    elif mode == "pipeline":
+        pipeline(*args)
     else:
         sse(*args)
 
