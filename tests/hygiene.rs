@@ -71,6 +71,7 @@ fn app(req: &pool_server::Request) -> Response {
         "/te-chunked" => Response::text("abc").with_header("transfer-encoding", "chunked"),
         "/connection-upgrade" => Response::text("abc").with_header("connection", "upgrade"),
         "/connection-close" => Response::text("abc").with_header("connection", "Close"),
+        "/reader-close" => reader(b"abc").with_header("connection", "close"),
         "/te-gzip" => reader(b"abc").with_header("transfer-encoding", "gzip, chunked"),
         "/interim" => Response::text("early").with_status(StatusCode::EARLY_HINTS),
         "/switching" => Response::text("ws").with_status(StatusCode::SWITCHING_PROTOCOLS),
@@ -222,6 +223,14 @@ fn a_handlers_connection_header_is_the_servers_but_close_is_honoured() {
     assert!(res.connection_has("close"), "{client:?}");
     client.assert_closed();
     assert!(logged(" /connection-close was corrected").is_empty());
+
+    // A body sent as it is read (framed chunked) asks the same, and is
+    // still sent whole before the connection ends.
+    let mut client = server.client();
+    let res = client.request(&get("/reader-close"));
+    assert!(res.connection_has("close"), "{client:?}");
+    assert_eq!(res.body, b"abc", "{client:?}");
+    client.assert_closed();
 }
 
 #[test]

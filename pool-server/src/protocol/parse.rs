@@ -68,8 +68,12 @@ pub(crate) fn parse_head(
     peer_addr: SocketAddr,
     request: &mut Request,
 ) -> Result<Head, RequestError> {
+    // `recycle` (on the worker, so memory goes back early) and `blank` leave
+    // the headers, body and forwarded client empty: not reset again here.
     debug_assert!(
-        request.headers.is_empty(),
+        request.headers.is_empty()
+            && request.forwarded.is_none()
+            && matches!(&request.body, Body::Memory { bytes, .. } if bytes.is_empty()),
         "parse_head needs an emptied request"
     );
     let mut slots = [MaybeUninit::<httparse::Header<'_>>::uninit(); MAX_HEADERS_CAP];
@@ -131,9 +135,7 @@ pub(crate) fn parse_head(
     request.target = target;
     request.query_start = query_start;
     request.version = version;
-    request.body = Body::empty();
     request.peer_addr = peer_addr;
-    request.forwarded = None;
     Ok(Head {
         body,
         keep_alive,

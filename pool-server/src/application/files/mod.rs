@@ -393,13 +393,11 @@ impl ServeDir {
                 // The sibling may be a symlink too: the same rules apply.
                 if let Ok((_, Entry::File(file, meta))) = self.open_under(root, Path::new(&sibling))
                 {
-                    if meta.is_file() {
-                        return Selected {
-                            file,
-                            meta,
-                            coding: Some(coding),
-                        };
-                    }
+                    return Selected {
+                        file,
+                        meta,
+                        coding: Some(coding),
+                    };
                 }
             }
         }

@@ -155,7 +155,8 @@ pub(crate) struct Root {
 
 /// What a checked path named when it was opened.
 pub(crate) enum Entry {
-    /// Anything but a directory, open for reading, with its metadata.
+    /// A regular file, open for reading, with its metadata (anything
+    /// else that is not a directory fails to open as not found).
     File(File, Metadata),
     /// A directory.
     Dir,
