@@ -87,12 +87,13 @@ fn agrees_with_httparse(head: &Head, theirs: &httparse::Request<'_, '_>) {
     };
     assert_eq!(req.version(), version);
     let target = theirs.path.unwrap_or_default();
+    let absolute = !(target.starts_with('/') || target == "*");
     let ours = match req.query() {
         Some(query) => format!("{}?{query}", req.path()),
         None => req.path().to_owned(),
     };
     assert!(!req.path().contains('?'), "a path holds the query");
-    if target.starts_with('/') || target == "*" {
+    if !absolute {
         assert_eq!(ours, target);
     } else {
         // Absolute form, reduced to its path and query.
@@ -108,14 +109,22 @@ fn agrees_with_httparse(head: &Head, theirs: &httparse::Request<'_, '_>) {
         .iter()
         .map(|(name, value)| (name.as_str().to_owned(), value.as_bytes()))
         .collect();
-    let expected: Vec<(String, &[u8])> = theirs
+    // An absolute-form target's authority takes the place of Host.
+    let authority = absolute.then(|| {
+        let rest = target.split_once("://").map_or("", |(_, rest)| rest);
+        &rest[..rest.find(['/', '?']).unwrap_or(rest.len())]
+    });
+    let mut expected: Vec<(String, &[u8])> = theirs
         .headers
         .iter()
         .map(|h| (h.name.to_ascii_lowercase(), h.value))
+        .filter(|(name, _)| authority.is_none() || name != "host")
         .collect();
+    if let Some(authority) = authority {
+        expected.push(("host".to_owned(), authority.as_bytes()));
+    }
     // A HeaderMap groups repeated names; compare as multisets per name.
     let mut fields = fields;
-    let mut expected = expected;
     fields.sort();
     expected.sort();
     assert_eq!(fields, expected);
@@ -151,6 +160,9 @@ fn framing_follows_the_rules(head: &Head, theirs: &httparse::Request<'_, '_>) {
         assert_eq!(values(theirs, "host").len(), 1, "HTTP/1.1 without Host");
     }
     assert_ne!(head.request.method(), pool_server::Method::CONNECT);
+    if let Some(host) = head.request.headers().get("host") {
+        host_is_valid(host.as_bytes());
+    }
     let lengths: Vec<u64> = items(theirs, "content-length")
         .iter()
         .map(|item| {
@@ -180,5 +192,22 @@ fn framing_follows_the_rules(head: &Head, theirs: &httparse::Request<'_, '_>) {
     assert_eq!(head.keep_alive, !close && (http11 || keep));
     if head.expects_continue {
         assert!(http11 && head.body != BodyKind::Empty);
+    }
+}
+
+/// RFC 9112 §3.2: an accepted host (`Host`, or the authority that replaced
+/// it) is a URI host and port: none of the bytes that end or break one, and
+/// the http crate reads it as an authority without user info.
+fn host_is_valid(host: &[u8]) {
+    let forbidden = |b: &u8| {
+        !b.is_ascii_graphic() || b"/?#@<>\"\\{}|^`".contains(b)
+    };
+    assert!(!host.iter().any(forbidden), "host {host:?} accepted");
+    if !host.is_empty() {
+        let authority = std::str::from_utf8(host).unwrap();
+        assert!(
+            authority.parse::<http::uri::Authority>().is_ok(),
+            "host {authority:?} is no authority"
+        );
     }
 }

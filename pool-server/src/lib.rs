@@ -126,6 +126,7 @@ pub use crate::application::middleware::{Middleware, Next};
 pub use crate::application::router::{Routes, Scope};
 pub use crate::application::{access_log, compression, sse};
 pub use crate::error::Error;
+pub use crate::protocol::forwarded::ProxyHeader;
 pub use crate::request::{BodyReader, Request};
 pub use crate::response::Response;
 pub use crate::runtime::handle::{ServerHandle, StatsHandle};

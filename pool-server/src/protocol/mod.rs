@@ -7,4 +7,5 @@ pub(crate) mod date;
 pub(crate) mod encode;
 pub(crate) mod error;
 pub(crate) mod forwarded;
+pub(crate) mod host;
 pub(crate) mod parse;

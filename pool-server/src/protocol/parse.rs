@@ -12,6 +12,7 @@ use http::{Method, Version};
 
 use super::body::BodyKind;
 use super::error::RequestError;
+use super::host;
 use crate::config::{Limits, MAX_HEADERS_CAP};
 use crate::request::{Body, Request, Target};
 
@@ -97,7 +98,7 @@ pub(crate) fn parse_head(
     };
     let method = Method::from_bytes(method.as_bytes())
         .map_err(|_| RequestError::Malformed("invalid method"))?;
-    let target = origin_form(&method, target)?;
+    let (target, authority) = origin_form(&method, target)?;
     // A byte search: `str::find` with a char costs several times more on a short target.
     let query_start = target.bytes().position(|b| b == b'?');
 
@@ -130,6 +131,18 @@ pub(crate) fn parse_head(
     };
     if version == Version::HTTP_11 && framing.hosts == 0 {
         return Err(RequestError::Malformed("missing Host header"));
+    }
+    // RFC 9112 §3.2.2: an absolute-form target's authority is the host, and
+    // the Host field (checked for its count above) is ignored; handlers see
+    // the authority wherever they look for the host.
+    match authority {
+        Some(authority) => {
+            let value = HeaderValue::from_maybe_shared(in_shared(authority.as_bytes()))
+                .map_err(|_| RequestError::Malformed("invalid request target"))?;
+            headers.insert(http::header::HOST, value);
+        }
+        None if framing.bad_host => return Err(RequestError::Malformed("invalid Host header")),
+        None => {}
     }
     request.method = method;
     request.target = target;
@@ -200,15 +213,19 @@ fn version_error(head: &[u8]) -> RequestError {
 }
 
 /// Reduces the request target to origin form (RFC 9112 §3.2): `/path?query`
-/// as is, `*` for OPTIONS, and `http://host/path` to its path. What it
-/// borrows is a part of `target`, so the caller can find it in the head.
+/// as is, `*` for OPTIONS, and `http://host/path` to its path, with `host`
+/// beside it (the authority, which must be a valid host). What it borrows
+/// is a part of `target`, so the caller can find it in the head.
 ///
 /// CONNECT is refused here: RFC 9112 §3.2.3 gives it the authority form
 /// (`host:port`) and nothing else, and a 2xx answer would open a tunnel
 /// (RFC 9110 §9.3.6), which the server does not do. A well-formed CONNECT
 /// gets 501, as RFC 9110 §9.1 asks for a method not implemented; any other
 /// CONNECT target is malformed.
-fn origin_form<'t>(method: &Method, target: &'t str) -> Result<Cow<'t, str>, RequestError> {
+fn origin_form<'t>(
+    method: &Method,
+    target: &'t str,
+) -> Result<(Cow<'t, str>, Option<&'t str>), RequestError> {
     if method == Method::CONNECT {
         return Err(if is_authority_form(target) {
             RequestError::ConnectUnsupported
@@ -217,7 +234,7 @@ fn origin_form<'t>(method: &Method, target: &'t str) -> Result<Cow<'t, str>, Req
         });
     }
     if target.starts_with('/') || (target == "*" && method == Method::OPTIONS) {
-        return Ok(Cow::Borrowed(target));
+        return Ok((Cow::Borrowed(target), None));
     }
     let scheme = |s: &str| {
         target
@@ -231,11 +248,15 @@ fn origin_form<'t>(method: &Method, target: &'t str) -> Result<Cow<'t, str>, Req
     } else {
         return Err(RequestError::Malformed("invalid request target"));
     };
-    Ok(match rest.find(['/', '?']) {
+    let authority = host::absolute_authority(rest).ok_or(RequestError::Malformed(
+        "invalid host in the request target",
+    ))?;
+    let path = match rest.find(['/', '?']) {
         Some(i) if rest.as_bytes()[i] == b'/' => Cow::Borrowed(&rest[i..]),
         Some(i) => Cow::Owned(format!("/{}", &rest[i..])),
         None => Cow::Owned("/".to_owned()),
-    })
+    };
+    Ok((path, Some(authority)))
 }
 
 /// `authority-form = uri-host ":" port` (RFC 9112 §3.2.3): no user info,
@@ -253,6 +274,8 @@ fn is_authority_form(target: &str) -> bool {
 #[derive(Default)]
 struct Framing {
     hosts: usize,
+    /// The `Host` value is not a valid host (RFC 9112 §3.2 wants 400).
+    bad_host: bool,
     content_length: Option<u64>,
     /// `Transfer-Encoding` fields seen, even empty ones.
     te_fields: usize,
@@ -275,6 +298,7 @@ impl Framing {
             if self.hosts > 1 {
                 return Err(RequestError::Malformed("more than one Host header"));
             }
+            self.bad_host = !host::is_valid(value);
         } else if name == CONTENT_LENGTH {
             // RFC 9112 §6.3: a list of identical values may be taken as one;
             // differing or invalid values make the framing unknowable.
@@ -546,6 +570,19 @@ mod tests {
             ("GET * HTTP/1.1\r\nHost: a\r\n\r\n", 400),
             ("G(T / HTTP/1.1\r\nHost: a\r\n\r\n", 400),
             ("GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400),
+            ("GET / HTTP/1.1\r\nHost: evil.com/path?x\r\n\r\n", 400),
+            ("GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400),
+            ("GET / HTTP/1.1\r\nHost: <script>\r\n\r\n", 400),
+            ("GET / HTTP/1.0\r\nHost: a:b\r\n\r\n", 400),
+            ("GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", 200),
+            ("GET / HTTP/1.1\r\nHost:\r\n\r\n", 200),
+            // The target's authority is checked instead of Host, which is ignored.
+            ("GET http://a.example/ HTTP/1.1\r\nHost: a b\r\n\r\n", 200),
+            ("GET http://a%zz/ HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            ("GET http://a\"b/ HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            ("GET http:///x HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            ("GET http://u@a.example/ HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            ("GET http://a.example/ HTTP/1.1\r\n\r\n", 400),
             ("GET / HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n", 400),
             (
                 "GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n",
@@ -593,6 +630,25 @@ mod tests {
         for (head, want) in cases {
             assert_eq!(status(head), want, "{head:?}");
         }
+    }
+
+    #[test]
+    fn an_absolute_form_authority_replaces_host() {
+        let host = |h: &str| {
+            let request = parse(h).unwrap().request;
+            let hosts: Vec<_> = request.headers.get_all("host").iter().cloned().collect();
+            assert_eq!(hosts.len(), 1, "{h:?}");
+            hosts[0].to_str().unwrap().to_owned()
+        };
+        assert_eq!(
+            host("GET http://evil.example/ip HTTP/1.1\r\nHost: good.example\r\n\r\n"),
+            "evil.example"
+        );
+        assert_eq!(
+            host("GET http://[::1]:8080?q HTTP/1.1\r\nHost: x\r\n\r\n"),
+            "[::1]:8080"
+        );
+        assert_eq!(host("GET http://a.example/ HTTP/1.0\r\n\r\n"), "a.example");
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::application::middleware::{self, Middleware};
 use crate::application::router::{Route, Router, Routes, Scope, Table};
 use crate::application::Handler;
 use crate::config::Limits;
-use crate::protocol::forwarded::TrustedProxies;
+use crate::protocol::forwarded::{ProxyHeader, TrustedProxies};
 use crate::{Error, Request, Response};
 
 /// An HTTP/1.1 server, bound and ready: [`run`](Self::run) it in this thread
@@ -59,6 +59,7 @@ pub struct Builder {
     scopes: Vec<Scope>,
     error_body: Option<Box<Renderer>>,
     proxies: Vec<String>,
+    proxy_header: ProxyHeader,
     /// A `refusal_body` that cannot be used, reported by `build()`.
     refusal_error: Option<String>,
 }
@@ -80,6 +81,7 @@ impl Server {
             scopes: Vec::new(),
             error_body: None,
             proxies: Vec::new(),
+            proxy_header: ProxyHeader::default(),
             refusal_error: None,
         }
     }
@@ -228,19 +230,55 @@ impl Builder {
     }
 
     /// The proxies (addresses such as `"10.0.0.7"` or networks such as
-    /// `"10.0.0.0/8"`, `"::1"`) whose `Forwarded` or `X-Forwarded-For` and
-    /// `X-Forwarded-Proto` fields are believed. For a request from one of
-    /// them, [`Request::client_addr`] is the rightmost forwarded address
-    /// that is not itself a trusted proxy, and [`Request::scheme`] what the
-    /// proxy said; from any other peer those fields are ignored, since
-    /// anyone can send them. [`Request::peer_addr`] stays the socket's
-    /// address. An entry that does not parse fails [`build`](Self::build).
+    /// `"10.0.0.0/8"`, `"::1"`) whose word on the client is believed, read
+    /// from the one field [`proxy_header`](Self::proxy_header) names
+    /// (`X-Forwarded-For` and `X-Forwarded-Proto` by default). For a request
+    /// from one of them, [`Request::client_addr`] is the rightmost forwarded
+    /// address that is not itself a trusted proxy, and [`Request::scheme`]
+    /// what the proxy said (a proxy may say only the scheme); from any other
+    /// peer those fields are ignored, since anyone can send them.
+    /// [`Request::peer_addr`] stays the socket's address. An entry that does
+    /// not parse fails [`build`](Self::build).
+    ///
+    /// The proxy must keep the field honest: nginx with
+    /// `proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;` and
+    /// `proxy_set_header X-Forwarded-Proto $scheme;` (the second replaces a
+    /// client's own), HAProxy with `option forwardfor` and
+    /// `http-request set-header X-Forwarded-Proto https if { ssl_fc }`.
+    ///
+    /// ```
+    /// use pool_server::Server;
+    ///
+    /// let builder = Server::builder().trusted_proxies(["127.0.0.1", "10.0.0.0/8"]);
+    /// # drop(builder);
+    /// ```
     pub fn trusted_proxies<I, S>(mut self, proxies: I) -> Builder
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
         self.proxies.extend(proxies.into_iter().map(Into::into));
+        self
+    }
+
+    /// Which field the [trusted proxies](Self::trusted_proxies) name the
+    /// client in: [`ProxyHeader::XForwardedFor`] by default, which nginx,
+    /// HAProxy, Traefik, Caddy and the cloud load balancers maintain. The
+    /// others are not read at all, as nginx's `real_ip_header` reads one:
+    /// those proxies pass a client's own `Forwarded` through untouched, so
+    /// reading it would let any client choose its address and scheme.
+    ///
+    /// ```
+    /// use pool_server::{ProxyHeader, Server};
+    ///
+    /// // Behind HAProxy with `option forwarded`.
+    /// let builder = Server::builder()
+    ///     .trusted_proxies(["10.0.0.0/8"])
+    ///     .proxy_header(ProxyHeader::Forwarded);
+    /// # drop(builder);
+    /// ```
+    pub fn proxy_header(mut self, header: ProxyHeader) -> Builder {
+        self.proxy_header = header;
         self
     }
 
@@ -563,7 +601,7 @@ impl Builder {
             .map(|text| text.parse().map_err(Error::config))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(App {
-            proxies: TrustedProxies::new(proxies),
+            proxies: TrustedProxies::new(proxies, self.proxy_header),
             handler: if self.layers.is_empty() && renderer.is_none() {
                 endpoint
             } else {
