@@ -109,7 +109,7 @@ fn upload(req: &Request) -> Result<String, StatusCode> {
 
 /// The middleware `BENCH_MIDDLEWARE=1` adds: as cheap as one can be, so the
 /// benchmark shows the cost of the call itself.
-fn tag(req: &Request, next: Next<'_>) -> Response {
+fn tag(req: &mut Request, next: Next<'_>) -> Response {
     next.run(req).with_header("x-bench", "1")
 }
 

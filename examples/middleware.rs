@@ -77,7 +77,7 @@ struct ApiKey {
 }
 
 impl Middleware for ApiKey {
-    fn call(&self, req: &Request, next: Next<'_>) -> Response {
+    fn call(&self, req: &mut Request, next: Next<'_>) -> Response {
         match req.header("x-api-key") {
             Some(key) if self.keys.contains(key) => next.run(req),
             _ => Response::text("missing or unknown x-api-key\n")
@@ -88,7 +88,7 @@ impl Middleware for ApiKey {
 }
 
 /// A plain function is middleware too.
-fn timing(req: &Request, next: Next<'_>) -> Response {
+fn timing(req: &mut Request, next: Next<'_>) -> Response {
     let started = Instant::now();
     let response = next.run(req);
     let millis = started.elapsed().as_secs_f64() * 1000.0;

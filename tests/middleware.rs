@@ -31,7 +31,7 @@ fn panics() -> &'static str {
 fn tracer(
     name: &'static str,
     log: Arc<Mutex<Vec<String>>>,
-) -> impl Fn(&Request, Next<'_>) -> Response + Send + Sync {
+) -> impl Fn(&mut Request, Next<'_>) -> Response + Send + Sync {
     move |req, next| {
         log.lock().unwrap().push(format!("{name} in"));
         let response = next.run(req);
@@ -114,7 +114,7 @@ fn middleware_can_answer_without_the_handler() {
     let counted = Arc::clone(&calls);
     let server = serve(move |b| {
         b.wrap(
-            |req: &Request, next: Next<'_>| match req.header("x-api-key") {
+            |req: &mut Request, next: Next<'_>| match req.header("x-api-key") {
                 Some("secret") => next.run(req),
                 _ => Response::text("no key\n").with_status(StatusCode::UNAUTHORIZED),
             },
@@ -130,4 +130,91 @@ fn middleware_can_answer_without_the_handler() {
     let allowed = client.request(b"GET / HTTP/1.1\r\nHost: x\r\nX-Api-Key: secret\r\n\r\n");
     assert_eq!(allowed.text(), "in");
     assert_eq!(*calls.lock().unwrap(), 1);
+}
+
+#[derive(Clone)]
+struct User(String);
+
+#[route("GET /me")]
+fn me(pool_server::Extension(user): pool_server::Extension<User>) -> String {
+    format!("hello {}", user.0)
+}
+
+#[route("GET /maybe")]
+fn maybe(user: Option<pool_server::Extension<User>>) -> String {
+    user.map_or_else(|| "nobody".to_owned(), |u| u.0 .0.clone())
+}
+
+/// Middleware leaves a value in the request's extensions; the route takes
+/// it with `Extension<T>`, and without it the route is a 500 (a mistake of
+/// the service) unless it takes `Option<Extension<T>>`.
+#[test]
+fn middleware_hands_values_to_the_handler_through_extensions() {
+    let login = |req: &mut Request, next: Next<'_>| {
+        if let Some(name) = req.header("x-user") {
+            let user = User(name.to_owned());
+            req.extensions_mut().insert(user);
+        }
+        next.run(req)
+    };
+    let server = serve(move |b| b.wrap(login).routes(routes![me, maybe]));
+    let mut client = server.client();
+    let response = client.request(b"GET /me HTTP/1.1\r\nHost: x\r\nX-User: ada\r\n\r\n");
+    assert_eq!(response.text(), "hello ada");
+    let response = client.request(b"GET /maybe HTTP/1.1\r\nHost: x\r\nX-User: bob\r\n\r\n");
+    assert_eq!(response.text(), "bob");
+    let response = client.request(b"GET /maybe HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(
+        response.text(),
+        "nobody",
+        "nothing carried over from the last request"
+    );
+    let response = client.request(b"GET /me HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(response.status, 500, "{response:?}");
+    assert!(response.text().contains("User"), "{response:?}");
+}
+
+/// Middleware sees the pattern of the route that will answer, never the
+/// raw path, so metrics labelled by it stay bounded.
+#[test]
+fn middleware_sees_the_matched_route_pattern() {
+    let label = |req: &mut Request, next: Next<'_>| {
+        let pattern = req.matched_path().unwrap_or("(none)").to_owned();
+        next.run(req).with_header("x-route", pattern)
+    };
+    let scope = pool_server::Scope::new("/api").routes(routes![item]);
+    let server = serve(move |b| b.wrap(label).routes(routes![hello]).scope(scope));
+    let mut client = server.client();
+    for (target, want) in [
+        ("/api/items/42", "/api/items/{id}"),
+        ("/hello", "/hello"),
+        ("/nowhere", "(none)"),
+    ] {
+        let head = format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n");
+        let response = client.request(head.as_bytes());
+        assert_eq!(
+            response.header("x-route"),
+            Some(want),
+            "{target}: {response:?}"
+        );
+    }
+}
+
+/// `from_fn` takes a closure without written-out parameter types, returning
+/// any `IntoResponse`.
+#[test]
+fn from_fn_infers_a_closures_types_and_takes_any_response() {
+    let key = pool_server::middleware::from_fn(|req, next| {
+        if req.header("x-api-key") != Some("secret") {
+            return Err((StatusCode::UNAUTHORIZED, "an API key, please"));
+        }
+        Ok(next.run(req))
+    });
+    let server = serve(move |b| b.wrap(key).routes(routes![hello]));
+    let mut client = server.client();
+    let refused = client.request(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(refused.status, 401);
+    assert_eq!(refused.text(), "an API key, please");
+    let allowed = client.request(b"GET /hello HTTP/1.1\r\nHost: x\r\nX-API-Key: secret\r\n\r\n");
+    assert_eq!(allowed.text(), "hello");
 }

@@ -63,7 +63,7 @@ struct Trace {
 }
 
 impl Middleware for Trace {
-    fn call(&self, req: &Request, next: Next<'_>) -> Response {
+    fn call(&self, req: &mut Request, next: Next<'_>) -> Response {
         self.log.lock().unwrap().push(format!("{}>", self.name));
         let response = next.run(req);
         let line = format!("<{} {}", self.name, response.status().as_u16());
@@ -224,7 +224,7 @@ fn scope_middleware_sees_only_requests_routed_to_the_scope() {
 /// the connection.
 #[test]
 fn scope_middleware_can_answer_alone_and_sees_panics_as_500() {
-    fn key(req: &Request, next: Next<'_>) -> Response {
+    fn key(req: &mut Request, next: Next<'_>) -> Response {
         match req.header("x-api-key") {
             Some("k") => next.run(req),
             _ => Response::from(StatusCode::UNAUTHORIZED),
@@ -257,7 +257,7 @@ fn scope_middleware_sees_rendered_errors() {
                 Response::json(format!("{{\"error\":{message:?}}}")).with_status(status)
             })
             .scope(Scope::new("/api").routes(routes![item]).wrap(
-                move |req: &Request, next: Next<'_>| {
+                move |req: &mut Request, next: Next<'_>| {
                     let response = next.run(req);
                     let content_type = response.headers().get("content-type").cloned();
                     seen.lock().unwrap().push(content_type);

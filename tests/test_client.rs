@@ -45,7 +45,7 @@ fn client() -> TestClient {
     TestClient::new(
         Server::builder()
             .state(AtomicU64::new(0))
-            .wrap(|req: &Request, next: Next<'_>| next.run(req).with_header("x-seen", "yes"))
+            .wrap(|req: &mut Request, next: Next<'_>| next.run(req).with_header("x-seen", "yes"))
             .routes(routes![create, show, live, boom]),
     )
     .unwrap()

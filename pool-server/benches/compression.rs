@@ -84,7 +84,7 @@ fn records(records: usize) -> Vec<Vec<u8>> {
 fn client(body: Bytes, chunks: Arc<Vec<Vec<u8>>>) -> TestClient {
     let pending: Arc<Mutex<Option<stream::Sender>>> = Arc::default();
     let slot = Arc::clone(&pending);
-    let produce = move |req: &Request, next: Next<'_>| {
+    let produce = move |req: &mut Request, next: Next<'_>| {
         let response = next.run(req);
         if let Some(sender) = pending.lock().unwrap().take() {
             for chunk in chunks.iter() {

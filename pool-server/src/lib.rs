@@ -113,18 +113,18 @@ mod runtime;
 pub mod __internals;
 
 pub use bytes::Bytes;
-pub use http::{header, HeaderMap, Method, StatusCode, Version};
+pub use http::{header, Extensions, HeaderMap, Method, StatusCode, Version};
 
+pub use crate::application::extract::{
+    Extension, FromRequest, Rejection, RequestContext, Requirements, State,
+};
 #[cfg(feature = "json")]
 pub use crate::application::extract::{Form, Json, Query};
-pub use crate::application::extract::{
-    FromRequest, Rejection, RequestContext, Requirements, State,
-};
 pub use crate::application::files;
 pub use crate::application::into_response::IntoResponse;
 pub use crate::application::middleware::{Middleware, Next};
 pub use crate::application::router::{Routes, Scope};
-pub use crate::application::{access_log, compression, sse};
+pub use crate::application::{access_log, compression, middleware, sse};
 pub use crate::error::Error;
 pub use crate::protocol::forwarded::ProxyHeader;
 pub use crate::request::{BodyReader, Request};

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
-use http::{HeaderMap, Method, Version};
+use http::{Extensions, HeaderMap, Method, Version};
 
 /// An HTTP request, read in full (head and body) before the handler runs.
 ///
@@ -32,10 +32,15 @@ pub struct Request {
     pub(crate) peer_addr: SocketAddr,
     /// The client and scheme a trusted proxy forwarded for, if any.
     pub(crate) forwarded: Option<(IpAddr, Option<String>)>,
+    /// What middleware left for the handler.
+    pub(crate) extensions: Extensions,
+    /// The pattern of the route that answers the request, once routed.
+    pub(crate) matched_path: Option<Arc<str>>,
 }
 
 /// A request target: as a slice of the request's head when it is kept as
 /// sent, which saves allocating a `String` for every request.
+#[derive(Clone)]
 pub(crate) struct Target(Bytes);
 
 impl Target {
@@ -51,6 +56,15 @@ impl Target {
         // of a `str`. Checking again (a few ns for a path) is the price of
         // sharing the head's bytes without `unsafe`.
         std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+
+    /// The path: the target up to `query_start`.
+    pub(crate) fn path(&self, query_start: Option<usize>) -> &str {
+        let target = self.as_str();
+        match query_start {
+            Some(q) => &target[..q],
+            None => target,
+        }
     }
 }
 
@@ -93,6 +107,8 @@ impl Request {
             body: Body::empty(),
             peer_addr,
             forwarded: None,
+            extensions: Extensions::new(),
+            matched_path: None,
         }
     }
 
@@ -103,6 +119,8 @@ impl Request {
         self.body = Body::empty();
         self.target = Target::from_str_bytes(Bytes::new());
         self.forwarded = None;
+        self.extensions.clear();
+        self.matched_path = None;
     }
 }
 
@@ -189,11 +207,7 @@ impl Request {
     /// The path of the request target, as sent (not percent-decoded), such as
     /// `/users/42`. For `OPTIONS *` it is `*`.
     pub fn path(&self) -> &str {
-        let target = self.target.as_str();
-        match self.query_start {
-            Some(q) => &target[..q],
-            None => target,
-        }
+        self.target.path(self.query_start)
     }
 
     /// The query string after `?`, as sent, if the target has one.
@@ -309,6 +323,45 @@ impl Request {
             Some((_, Some(scheme))) => scheme,
             _ => "http",
         }
+    }
+
+    /// Values that middleware left for the handler, one per type (the
+    /// `http` crate's [`Extensions`]); a route reads one with
+    /// [`Extension<T>`](crate::Extension).
+    pub fn extensions(&self) -> &Extensions {
+        &self.extensions
+    }
+
+    /// The extensions, to add to: middleware gets the request mutably.
+    ///
+    /// ```
+    /// use pool_server::{route, Extension, Next, Request, Response};
+    ///
+    /// #[derive(Clone)]
+    /// struct User(String);
+    ///
+    /// fn login(req: &mut Request, next: Next<'_>) -> Response {
+    ///     let user = req.header("x-user").unwrap_or("guest").to_owned();
+    ///     req.extensions_mut().insert(User(user));
+    ///     next.run(req)
+    /// }
+    ///
+    /// #[route("GET /me")]
+    /// fn me(Extension(user): Extension<User>) -> String {
+    ///     user.0
+    /// }
+    /// ```
+    pub fn extensions_mut(&mut self) -> &mut Extensions {
+        &mut self.extensions
+    }
+
+    /// The pattern of the route that answers this request, scope prefix
+    /// included (`/api/notes/{id}`, never `/api/notes/42`): set before any
+    /// middleware runs, so logs and metrics can be labelled by route with a
+    /// bounded number of labels. `None` when no route matched (a 404 or
+    /// 405, a fallback, a static-file mount).
+    pub fn matched_path(&self) -> Option<&str> {
+        self.matched_path.as_deref()
     }
 }
 

@@ -74,7 +74,7 @@ impl Default for AccessLog {
 }
 
 impl Middleware for AccessLog {
-    fn call(&self, req: &Request, next: Next<'_>) -> Response {
+    fn call(&self, req: &mut Request, next: Next<'_>) -> Response {
         if !log::log_enabled!(target: "pool_server::access", log::Level::Info) {
             return next.run(req);
         }

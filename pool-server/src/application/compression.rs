@@ -244,7 +244,7 @@ impl Default for Compression {
 }
 
 impl Middleware for Compression {
-    fn call(&self, req: &Request, next: Next<'_>) -> Response {
+    fn call(&self, req: &mut Request, next: Next<'_>) -> Response {
         let mut response = next.run(req);
         if response.status() == StatusCode::NOT_MODIFIED {
             // RFC 9110 §15.4.5: a 304 carries the `Vary` its 200 would

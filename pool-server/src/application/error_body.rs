@@ -23,7 +23,7 @@ pub(crate) fn render_errors(
     let Some(renderer) = renderer else {
         return endpoint;
     };
-    Box::new(move |req: &Request| render(&*renderer, endpoint(req)))
+    Box::new(move |req: &mut Request| render(&*renderer, endpoint(req)))
 }
 
 /// `response` as `renderer` makes it when it is an error answer; other

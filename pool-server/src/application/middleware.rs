@@ -1,7 +1,12 @@
 //! Code around every request: a middleware gets the request and the
-//! [`Next`] step (the rest of the chain, then the router) and returns the
+//! [`Next`] step (the rest of the chain, then the route) and returns the
 //! response. It may answer without calling `next` (a login check), change
-//! what `next` returned (headers), or measure it (timing, logs).
+//! what `next` returned (headers), measure it (timing, logs), or leave
+//! values for the handler in the request's
+//! [extensions](crate::Request::extensions_mut), which a route takes with
+//! [`Extension<T>`](crate::Extension). The route is already known when
+//! middleware runs: [`Request::matched_path`](crate::Request::matched_path)
+//! names its pattern, for logs and metrics labelled by route.
 //!
 //! Middleware runs on workers, in the order added with
 //! [`Builder::wrap`](crate::Builder::wrap): the first added is the
@@ -20,14 +25,14 @@
 //! use std::time::Instant;
 //! use pool_server::{Next, Request, Response, Server, StatusCode};
 //!
-//! fn timing(req: &Request, next: Next<'_>) -> Response {
+//! fn timing(req: &mut Request, next: Next<'_>) -> Response {
 //!     let started = Instant::now();
 //!     let response = next.run(req);
 //!     let micros = started.elapsed().as_micros().to_string();
 //!     response.with_header("server-timing", format!("app;dur={micros}"))
 //! }
 //!
-//! fn api_key(req: &Request, next: Next<'_>) -> Response {
+//! fn api_key(req: &mut Request, next: Next<'_>) -> Response {
 //!     match req.header("x-api-key") {
 //!         Some("secret") => next.run(req),
 //!         _ => Response::from(StatusCode::UNAUTHORIZED),
@@ -45,6 +50,24 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! A closure passed to `wrap` needs its parameters' types written out
+//! (`|req: &mut Request, next: Next<'_>|`), as Rust infers them only from an
+//! `Fn` bound; [`from_fn`] is that bound, and lets the closure return any
+//! [`IntoResponse`]:
+//!
+//! ```
+//! use pool_server::middleware::from_fn;
+//! use pool_server::{Server, StatusCode};
+//!
+//! let builder = Server::builder().wrap(from_fn(|req, next| {
+//!     if req.header("x-api-key").is_none() {
+//!         return Err((StatusCode::UNAUTHORIZED, "an API key, please"));
+//!     }
+//!     Ok(next.run(req))
+//! }));
+//! # drop(builder);
+//! ```
 
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
@@ -54,39 +77,68 @@ use http::header::{HeaderValue, CONNECTION};
 use http::StatusCode;
 
 use super::error_body::{render, Renderer};
+use super::into_response::IntoResponse;
 use super::Handler;
 use crate::error::panic_message;
 use crate::{Request, Response};
 
 /// Code that runs around every request, added with
 /// [`Builder::wrap`](crate::Builder::wrap) or [`Scope::wrap`](crate::Scope::wrap).
-/// Plain functions and closures of the form
-/// `fn(&Request, Next<'_>) -> Response` are middleware; implement the trait
-/// for middleware that carries configuration.
+/// Plain functions of the form `fn(&mut Request, Next<'_>) -> Response`
+/// are middleware, and so is any closure wrapped in [`from_fn`]; implement
+/// the trait for middleware that carries configuration.
 pub trait Middleware: Send + Sync + 'static {
     /// Answers `req`, calling `next.run(req)` to go on down the chain.
-    fn call(&self, req: &Request, next: Next<'_>) -> Response;
+    fn call(&self, req: &mut Request, next: Next<'_>) -> Response;
 }
 
 impl<F> Middleware for F
 where
-    F: Fn(&Request, Next<'_>) -> Response + Send + Sync + 'static,
+    F: Fn(&mut Request, Next<'_>) -> Response + Send + Sync + 'static,
 {
-    fn call(&self, req: &Request, next: Next<'_>) -> Response {
+    fn call(&self, req: &mut Request, next: Next<'_>) -> Response {
         self(req, next)
     }
 }
 
-/// The rest of the chain: the middleware after this one, then the router
-/// (or, in a [`Scope`](crate::Scope), the route).
+/// Middleware from a closure whose parameter types Rust infers, returning
+/// anything that is [`IntoResponse`] (a `Result` for an early refusal).
+pub fn from_fn<F, R>(middleware: F) -> FromFn<F>
+where
+    F: Fn(&mut Request, Next<'_>) -> R + Send + Sync + 'static,
+    R: IntoResponse,
+{
+    FromFn(middleware)
+}
+
+/// The middleware [`from_fn`] makes.
+pub struct FromFn<F>(F);
+
+impl<F, R> Middleware for FromFn<F>
+where
+    F: Fn(&mut Request, Next<'_>) -> R + Send + Sync + 'static,
+    R: IntoResponse,
+{
+    fn call(&self, req: &mut Request, next: Next<'_>) -> Response {
+        (self.0)(req, next).into_response()
+    }
+}
+
+impl<F> fmt::Debug for FromFn<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("FromFn")
+    }
+}
+
+/// The rest of the chain: the middleware after this one, then the route.
 pub struct Next<'a> {
     rest: &'a [Arc<dyn Middleware>],
-    endpoint: &'a dyn Fn(&Request) -> Response,
+    endpoint: &'a dyn Fn(&mut Request) -> Response,
 }
 
 impl Next<'_> {
     /// Runs the rest of the chain on `req` and returns its response.
-    pub fn run(self, req: &Request) -> Response {
+    pub fn run(self, req: &mut Request) -> Response {
         match self.rest.split_first() {
             Some((first, rest)) => first.call(
                 req,
@@ -114,7 +166,7 @@ pub(crate) fn wrap(endpoint: Box<Handler>, layers: Vec<Arc<dyn Middleware>>) -> 
     if layers.is_empty() {
         return endpoint;
     }
-    Box::new(move |req: &Request| {
+    Box::new(move |req: &mut Request| {
         Next {
             rest: &layers,
             endpoint: &*endpoint,
@@ -129,10 +181,10 @@ pub(crate) fn wrap(endpoint: Box<Handler>, layers: Vec<Arc<dyn Middleware>>) -> 
 pub(crate) fn run_scoped(
     layers: &[Arc<dyn Middleware>],
     renderer: Option<&Renderer>,
-    endpoint: &dyn Fn(&Request) -> Response,
-    req: &Request,
+    endpoint: &dyn Fn(&mut Request) -> Response,
+    req: &mut Request,
 ) -> Response {
-    let guarded = |req: &Request| {
+    let guarded = |req: &mut Request| {
         let response = panic::catch_unwind(AssertUnwindSafe(|| endpoint(req)))
             .unwrap_or_else(|panic| panicked(req, &panic));
         match renderer {
@@ -151,7 +203,7 @@ pub(crate) fn run_scoped(
 /// wraps it (middleware, the error renderer) to see; the connection still
 /// closes after it.
 pub(crate) fn catch_panics(endpoint: Box<Handler>) -> Box<Handler> {
-    Box::new(move |req: &Request| {
+    Box::new(move |req: &mut Request| {
         panic::catch_unwind(AssertUnwindSafe(|| endpoint(req)))
             .unwrap_or_else(|panic| panicked(req, &panic))
     })

@@ -9,7 +9,7 @@ pub(crate) mod error_body;
 pub(crate) mod extract;
 pub mod files;
 pub(crate) mod into_response;
-pub(crate) mod middleware;
+pub mod middleware;
 pub(crate) mod params;
 pub(crate) mod router;
 pub mod sse;
@@ -18,4 +18,4 @@ use crate::{Request, Response};
 
 /// The function that answers every request: the fallback handler, or the
 /// router that wraps it. The runtime runs it on a worker.
-pub(crate) type Handler = dyn Fn(&Request) -> Response + Send + Sync + 'static;
+pub(crate) type Handler = dyn Fn(&mut Request) -> Response + Send + Sync + 'static;

@@ -185,7 +185,7 @@ impl Builder {
     where
         F: Fn(&Request) -> Response + Send + Sync + 'static,
     {
-        self.handler = Some(Box::new(handler));
+        self.handler = Some(Box::new(move |req: &mut Request| handler(req)));
         self
     }
 
@@ -351,7 +351,7 @@ impl Builder {
     ///     "[]"
     /// }
     ///
-    /// fn tag(req: &Request, next: Next<'_>) -> Response {
+    /// fn tag(req: &mut Request, next: Next<'_>) -> Response {
     ///     next.run(req).with_header("x-api", "v1")
     /// }
     ///
@@ -569,7 +569,7 @@ impl Builder {
     /// Everything but the sockets and threads: the handler that answers
     /// requests (router, mounts, fallback and middleware), as the server
     /// and the [`TestClient`](crate::test::TestClient) run it.
-    pub(crate) fn into_app(self) -> Result<App, Error> {
+    pub(crate) fn into_app(mut self) -> Result<App, Error> {
         let mounts = self
             .mounts
             .into_iter()
@@ -579,21 +579,28 @@ impl Builder {
             && self.scopes.is_empty()
             && self.states.is_empty()
             && mounts.is_empty();
-        let renderer = self.error_body.map(Arc::from);
-        let endpoint: Box<Handler> = if plain {
-            self.handler.unwrap_or_else(|| {
-                Box::new(|_: &Request| Response::from(http::StatusCode::NOT_FOUND))
-            })
+        let renderer = self.error_body.take().map(Arc::from);
+        let layers_empty = self.layers.is_empty();
+        let router = if plain {
+            None
         } else {
-            let router = Router::new(Table {
+            Some(Arc::new(Router::new(Table {
                 routes: self.routes,
                 scopes: self.scopes,
                 states: self.states,
                 mounts,
-                fallback: self.handler,
+                fallback: self.handler.take(),
                 renderer: renderer.clone(),
-            })?;
-            Box::new(move |request: &Request| router.dispatch(request))
+            })?))
+        };
+        let endpoint: Box<Handler> = match &router {
+            Some(router) => {
+                let router = Arc::clone(router);
+                Box::new(move |request: &mut Request| router.dispatch(request))
+            }
+            None => self.handler.take().unwrap_or_else(|| {
+                Box::new(|_: &mut Request| Response::from(http::StatusCode::NOT_FOUND))
+            }),
         };
         let proxies = self
             .proxies
@@ -606,7 +613,17 @@ impl Builder {
                 endpoint
             } else {
                 let endpoint = render_errors(middleware::catch_panics(endpoint), renderer);
-                middleware::wrap(endpoint, self.layers)
+                let layered = middleware::wrap(endpoint, self.layers);
+                match router {
+                    // Middleware sees which route will answer: routed once
+                    // for it, once more to answer (a few hundred
+                    // instructions, only when there is middleware).
+                    Some(router) if !layers_empty => Box::new(move |request: &mut Request| {
+                        router.mark_route(request);
+                        layered(request)
+                    }),
+                    _ => layered,
+                }
             },
             limits: self.limits,
             addrs: self.addrs,

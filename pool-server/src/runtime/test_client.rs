@@ -184,10 +184,12 @@ impl TestRequest<'_> {
             },
             peer_addr: self.peer_addr,
             forwarded: None,
+            extensions: http::Extensions::new(),
+            matched_path: None,
         };
         self.client.proxies.apply(&mut request);
         let handler = &self.client.handler;
-        let mut response = panic::catch_unwind(AssertUnwindSafe(|| handler(&request)))
+        let mut response = panic::catch_unwind(AssertUnwindSafe(|| handler(&mut request)))
             .unwrap_or_else(|panic| middleware::panicked(&request, &panic));
         if !encode::is_final(response.status()) {
             // As on the wire: an interim status (or no HTTP status at all)

@@ -31,6 +31,8 @@ fn request(method: Method, target: &str, fields: &[(&str, &str)]) -> Request {
         body: crate::request::Body::empty(),
         peer_addr: SocketAddr::from(([127, 0, 0, 1], 1)),
         forwarded: None,
+        extensions: http::Extensions::new(),
+        matched_path: None,
     }
 }
 

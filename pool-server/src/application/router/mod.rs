@@ -298,7 +298,7 @@ pub(crate) struct Entry {
     route: Route,
     /// The whole pattern, prefix included (`/api/v1/users/{id}`); empty for
     /// a fallback.
-    path: Box<str>,
+    path: Arc<str>,
     /// The index of its scope in `Router::scopes`.
     scope: Option<usize>,
     /// The prefix of its scope as written, for messages.
@@ -310,6 +310,12 @@ impl Entry {
     #[cfg(feature = "internals")]
     pub(crate) fn path(&self) -> &str {
         &self.path
+    }
+
+    /// The pattern a request that this entry answers reports as matched:
+    /// none for a fallback.
+    fn pattern(&self) -> Option<Arc<str>> {
+        (!self.path.is_empty()).then(|| Arc::clone(&self.path))
     }
 
     fn new(route: Route, scope: Option<(usize, &FlatScope)>) -> Entry {
@@ -532,12 +538,29 @@ impl Router {
         }
     }
 
-    /// Answers one request.
-    pub(crate) fn dispatch(&self, request: &Request) -> Response {
+    /// Names the route that will answer `request` on it
+    /// ([`Request::matched_path`]), for the middleware that runs before
+    /// [`dispatch`](Self::dispatch).
+    pub(crate) fn mark_route(&self, request: &mut Request) {
         let mut params = Params::new();
-        match self.resolve(request.method(), request.path(), &mut params) {
+        if let Resolution::Route(entry) =
+            self.resolve(request.method(), request.path(), &mut params)
+        {
+            request.matched_path = entry.pattern();
+        }
+    }
+
+    /// Answers one request.
+    pub(crate) fn dispatch(&self, request: &mut Request) -> Response {
+        // The parameters point into the path; a second handle on its bytes
+        // (a reference count) lets scope middleware have the request
+        // mutably meanwhile.
+        let target = request.target.clone();
+        let path = target.path(request.query_start);
+        let mut params = Params::new();
+        match self.resolve(request.method(), path, &mut params) {
             Resolution::Route(entry) => self.call(entry, request, &params),
-            Resolution::NotFound => self.not_found(request),
+            Resolution::NotFound => self.not_found(request, path),
             Resolution::MethodNotAllowed(allow) => {
                 let mut response =
                     Response::bare_error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
@@ -549,8 +572,11 @@ impl Router {
     }
 
     /// Runs a route or a `#[fallback]`, inside its scope's middleware.
-    fn call(&self, entry: &Entry, request: &Request, params: &Params<'_>) -> Response {
-        let handler = |req: &Request| {
+    fn call(&self, entry: &Entry, request: &mut Request, params: &Params<'_>) -> Response {
+        if request.matched_path.is_none() {
+            request.matched_path = entry.pattern();
+        }
+        let handler = |req: &mut Request| {
             (entry.route.handler)(&RequestContext {
                 request: req,
                 params,
@@ -568,8 +594,7 @@ impl Router {
 
     /// A path no route has: the mount or scope fallback with the longest
     /// prefix that covers it (a mount on a tie), then the server's fallback.
-    fn not_found(&self, request: &Request) -> Response {
-        let path = request.path();
+    fn not_found(&self, request: &mut Request, path: &str) -> Response {
         let mount = self
             .mounts
             .iter()

@@ -27,7 +27,7 @@ use crate::Error;
 ///     format!("note {id}")
 /// }
 ///
-/// fn api_key(req: &Request, next: Next<'_>) -> Response {
+/// fn api_key(req: &mut Request, next: Next<'_>) -> Response {
 ///     match req.header("x-api-key") {
 ///         Some("secret") => next.run(req),
 ///         _ => Response::from(StatusCode::UNAUTHORIZED),

@@ -86,6 +86,8 @@ fn request(method: Method, target: &str) -> Request {
         body: crate::request::Body::empty(),
         peer_addr: SocketAddr::from(([127, 0, 0, 1], 1)),
         forwarded: None,
+        extensions: http::Extensions::new(),
+        matched_path: None,
     }
 }
 
@@ -462,7 +464,7 @@ fn dispatch_parses_params_and_answers_errors() {
         ),
     ];
     for (method, target, status, body, allow) in cases {
-        let response = router.dispatch(&request(method.clone(), target));
+        let response = router.dispatch(&mut request(method.clone(), target));
         assert_eq!(response.status(), *status, "{method} {target}");
         assert_eq!(
             std::str::from_utf8(response.body()).unwrap(),
@@ -482,12 +484,13 @@ fn dispatch_parses_params_and_answers_errors() {
 
 #[test]
 fn without_routes_everything_goes_to_the_fallback() {
-    let fallback: Box<Handler> = Box::new(|req: &Request| Response::text(req.method().to_string()));
+    let fallback: Box<Handler> =
+        Box::new(|req: &mut Request| Response::text(req.method().to_string()));
     let mut states = States::default();
     states.insert(std::sync::Arc::new(1u8));
     let router = build(Vec::new(), states, Vec::new(), Some(fallback)).unwrap();
     for (method, target) in [(Method::OPTIONS, "*"), (GET, "/"), (Method::PUT, "/x")] {
-        let response = router.dispatch(&request(method.clone(), target));
+        let response = router.dispatch(&mut request(method.clone(), target));
         assert_eq!(response.body(), method.as_str().as_bytes());
     }
 }
@@ -495,7 +498,7 @@ fn without_routes_everything_goes_to_the_fallback() {
 #[test]
 fn unmatched_paths_go_to_the_fallback() {
     let fallback: Box<Handler> =
-        Box::new(|req: &Request| Response::text(format!("fallback {}", req.path())));
+        Box::new(|req: &mut Request| Response::text(format!("fallback {}", req.path())));
     let router = build(
         vec![route("GET", "/known")],
         States::default(),
@@ -504,7 +507,7 @@ fn unmatched_paths_go_to_the_fallback() {
     )
     .unwrap();
     let body = |method: Method, target: &str| {
-        let response = router.dispatch(&request(method, target));
+        let response = router.dispatch(&mut request(method, target));
         (
             response.status(),
             String::from_utf8(response.body().to_vec()).unwrap(),

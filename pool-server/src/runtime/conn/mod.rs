@@ -408,7 +408,7 @@ impl Conn {
                 break;
             };
             cx.proxies.apply(&mut request);
-            let (response, handler_ok) = call(cx.handler, &request);
+            let (response, handler_ok) = call(cx.handler, &mut request);
             // Read after the handler ran: a shutdown may have begun meanwhile.
             let draining = cx.draining.load(Ordering::Acquire);
             let keep = keep_alive && handler_ok && !draining;
@@ -607,7 +607,7 @@ impl Conn {
 }
 
 /// Runs the handler; a panic becomes a 500 and closes the connection.
-fn call(handler: &Handler, request: &Request) -> (Response, bool) {
+fn call(handler: &Handler, request: &mut Request) -> (Response, bool) {
     match panic::catch_unwind(AssertUnwindSafe(|| handler(request))) {
         Ok(response) => (response, true),
         Err(panic) => (middleware::panicked(request, &panic), false),

@@ -19,6 +19,10 @@ use super::into_response::IntoResponse;
 use super::params::{percent_decode, Params};
 use crate::{Request, Response};
 
+mod extension;
+
+pub use extension::Extension;
+
 /// A type that a route function can take as an argument.
 ///
 /// Implement it to write your own extractor. `from_request` runs on the
