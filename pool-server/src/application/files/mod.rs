@@ -72,10 +72,13 @@
 //!   `ETag`, `Last-Modified`, `Cache-Control` and `Vary` and no body.
 //! - `Range: bytes=a-b`, `a-` or `-n` on a `GET`: 206 with
 //!   `Content-Range: bytes a-b/LEN`, unless an `If-Range` names another
-//!   version (then 200). No byte of the file in range: 416 with
-//!   `Content-Range: bytes */LEN`. A malformed `Range`, another unit, or
-//!   several ranges are ignored: the whole file, 200 (RFC 9110 §14.2
-//!   allows it, and it avoids multipart bodies made of many tiny parts).
+//!   version, or gives the file's `Last-Modified` when that is not at least
+//!   a second before the response's `Date` (a weak validator, RFC 9110
+//!   §8.8.2.2: the file could change again within that second): then 200.
+//!   No byte of the file in range: 416 with `Content-Range: bytes */LEN`.
+//!   A malformed `Range`, another unit, or several ranges are ignored: the
+//!   whole file, 200 (RFC 9110 §14.2 allows it, and it avoids multipart
+//!   bodies made of many tiny parts).
 //!
 //! The `ETag` is `"<length hex>-<modification time in ns, hex>"` (with the
 //! coding appended for a precompressed file): it changes whenever a write
@@ -101,6 +104,7 @@ use self::conditional::{Outcome, Validators};
 use self::encoding::Coding;
 use self::range::Ranges;
 use self::resolve::{Entry, Refused, Root};
+use crate::protocol::date;
 use crate::{Error, Request, Response};
 
 const ALLOW_GET_HEAD: HeaderValue = HeaderValue::from_static("GET, HEAD");
@@ -644,9 +648,11 @@ fn send(
 
     // RFC 9110 §14.2: GET is the only method with range handling, so a
     // HEAD gets the 200 headers; an If-Range naming another version means
-    // the whole current file.
+    // the whole current file. The response's Date is encoded after this,
+    // so it names this second or a later one.
+    let now = date::current_second();
     let ranges = match req.headers().get(header::RANGE) {
-        Some(value) if is_get && conditional::if_range_holds(req.headers(), current) => value
+        Some(value) if is_get && conditional::if_range_holds(req.headers(), current, now) => value
             .to_str()
             .map_or(Ranges::Ignore, |v| range::resolve(v, len)),
         _ => Ranges::Ignore,
