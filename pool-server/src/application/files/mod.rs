@@ -105,6 +105,7 @@ use self::encoding::Coding;
 use self::range::Ranges;
 use self::resolve::{Entry, Refused, Root};
 use crate::protocol::date;
+use crate::response::Representation;
 use crate::{Error, Request, Response};
 
 const ALLOW_GET_HEAD: HeaderValue = HeaderValue::from_static("GET, HEAD");
@@ -641,6 +642,11 @@ fn send(
         Outcome::NotModified => {
             let mut response = Response::status_only(StatusCode::NOT_MODIFIED);
             response.headers_mut().extend(validators);
+            response.set_stands_for(Representation {
+                content_type,
+                encoded: coding.is_some(),
+                len,
+            });
             return response;
         }
         Outcome::Proceed => {}
