@@ -282,6 +282,37 @@ fn other_methods_get_405_and_options_204_with_allow() {
     assert_eq!(res.header("allow"), Some("GET, HEAD"));
 }
 
+/// With `error_body`, a mount's errors (404, 405, 400) get the body it
+/// renders, as the router's 404 does, and the 405 keeps its `Allow`.
+#[test]
+fn error_body_renders_a_mount_s_errors() {
+    let site = site();
+    let root = site.root.clone();
+    let server = serve(move |b| {
+        b.error_body(|status, message| {
+            Response::json(format!("{{\"error\":{message:?}}}")).with_status(status)
+        })
+        .serve_dir("/static", root)
+    });
+    let cases = [
+        ("GET", "/nowhere", 404, "not found"),
+        ("GET", "/static/missing.txt", 404, "not found"),
+        ("GET", "/static/../secret.txt", 404, "not found"),
+        ("POST", "/static/hello.txt", 405, "method not allowed"),
+        ("GET", "/static/a%2fb", 400, "invalid path"),
+    ];
+    for (method, target, status, message) in cases {
+        let res = send(&server, method, target, &[("Content-Length", "0")]);
+        assert_eq!(res.status, status, "{method} {target}: {res:?}");
+        assert_eq!(res.header("content-type"), Some("application/json"));
+        assert_eq!(res.text(), format!("{{\"error\":{message:?}}}"));
+        if status == 405 {
+            assert_eq!(res.header("allow"), Some("GET, HEAD"), "{res:?}");
+        }
+    }
+    assert_eq!(get(&server, "/static/hello.txt", &[]).text(), BODY);
+}
+
 /// Every way out of the directory is refused, and the secret beside it
 /// never appears in an answer.
 #[test]
