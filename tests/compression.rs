@@ -529,3 +529,82 @@ fn files_are_compressed_unless_ranges_or_precompressed() {
         "{client:?}"
     );
 }
+
+/// A GET of `path` on `client`'s connection, with `Accept-Encoding` and,
+/// when given, `If-None-Match`.
+fn get_file(
+    client: &mut support::Client,
+    path: &str,
+    accept: &str,
+    if_none_match: Option<&str>,
+) -> support::RawResponse {
+    let mut request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nAccept-Encoding: {accept}\r\n");
+    if let Some(tags) = if_none_match {
+        request.push_str(&format!("If-None-Match: {tags}\r\n"));
+    }
+    request.push_str("\r\n");
+    client.request(request.as_bytes())
+}
+
+/// RFC 9110 §15.4.5: a 304 carries the validator the 200 for the same
+/// request would have had. A file compressed on the way has a weak `ETag`;
+/// revalidating with it (If-None-Match compares weakly) gets a 304 with that
+/// same weak `ETag`, not the file's strong one. Where the 200 would not be
+/// compressed (no coding accepted, too small, a type never compressed, a
+/// precompressed sibling), its `ETag` and the 304's stay strong.
+#[test]
+fn a_file_304_carries_the_etag_its_200_would_have() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("page.txt"), text(5000)).unwrap();
+    std::fs::write(tmp.path().join("tiny.txt"), text(100)).unwrap();
+    std::fs::write(tmp.path().join("image.png"), vec![0u8; 5000]).unwrap();
+    std::fs::write(tmp.path().join("app.js"), text(5000)).unwrap();
+    std::fs::write(tmp.path().join("app.js.gz"), b"GZIP").unwrap();
+    let root = tmp.path().to_owned();
+    let server = serve(move |b| {
+        b.wrap(Compression::new())
+            .serve_dir("/", ServeDir::new(&root).precompressed(true))
+            .serve_dir("/plain", ServeDir::new(&root))
+    });
+    let mut client = server.client();
+
+    for coding in Coding::BOTH {
+        let ok = get_file(&mut client, "/page.txt", coding.token(), None);
+        assert_eq!(ok.status, 200, "{client:?}");
+        assert_eq!(ok.header("content-encoding"), Some(coding.token()));
+        let weak = ok.header("etag").expect("a file has an ETag").to_owned();
+        assert!(weak.starts_with("W/\""), "{weak}");
+        let revalidated = get_file(&mut client, "/page.txt", coding.token(), Some(&weak));
+        assert_eq!(revalidated.status, 304, "{client:?}");
+        assert_eq!(
+            revalidated.header("etag"),
+            Some(weak.as_str()),
+            "{client:?}"
+        );
+        assert_eq!(revalidated.header_all("vary"), ["accept-encoding"]);
+    }
+
+    let ok = get_file(&mut client, "/page.txt", "identity", None);
+    let strong = ok.header("etag").expect("a file has an ETag").to_owned();
+    assert!(strong.starts_with('"'), "{strong}");
+    let weak = format!("W/{strong}");
+    let revalidated = get_file(&mut client, "/page.txt", "identity", Some(&weak));
+    assert_eq!(revalidated.status, 304, "{client:?}");
+    assert_eq!(revalidated.header("etag"), Some(strong.as_str()));
+
+    // `/plain` has no precompressed siblings, so its PNG varies on nothing.
+    for path in ["/tiny.txt", "/image.png", "/plain/image.png", "/app.js"] {
+        let ok = get_file(&mut client, path, "gzip", None);
+        assert_eq!(ok.status, 200, "{path}: {client:?}");
+        let strong = ok.header("etag").expect("a file has an ETag").to_owned();
+        assert!(strong.starts_with('"'), "{path}: {strong}");
+        let revalidated = get_file(&mut client, path, "gzip", Some(&strong));
+        assert_eq!(revalidated.status, 304, "{path}: {client:?}");
+        assert_eq!(revalidated.header("etag"), Some(strong.as_str()), "{path}");
+        assert_eq!(
+            revalidated.header_all("vary"),
+            ok.header_all("vary"),
+            "{path}"
+        );
+    }
+}

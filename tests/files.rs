@@ -14,7 +14,7 @@ mod support;
 use std::fs::{self, File};
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use pool_server::files::{ServeDir, ServeFile};
 use pool_server::{route, routes, Request, Response, Server, State};
@@ -198,6 +198,43 @@ fn conditions_and_ranges_choose_the_status() {
     assert_eq!(head.header("content-length"), Some("10"), "{head:?}");
 }
 
+/// RFC 9110 §13.1.5 and §8.8.2.2: `If-Range` with the file's
+/// `Last-Modified` gets 206 only when that date is at least a second before
+/// the response's `Date`; for a file changed in the same second as the
+/// answer's `Date` (it could change again unseen) the whole file, 200.
+#[test]
+fn if_range_with_a_last_modified_of_this_second_gets_the_whole_file() {
+    let site = site();
+    let server = serve_site(&site, |d| d);
+    let path = site.root.join("hello.txt");
+    let ranged_at = |time: SystemTime| {
+        let file = File::options().write(true).open(&path).unwrap();
+        file.set_modified(time).unwrap();
+        let head = send(&server, "HEAD", "/static/hello.txt", &[]);
+        let last_modified = head.header("last-modified").unwrap().to_owned();
+        let fields = [("Range", "bytes=0-1"), ("If-Range", &last_modified)];
+        let res = get(&server, "/static/hello.txt", &fields);
+        (last_modified, res)
+    };
+
+    let (_, old) = ranged_at(SystemTime::now() - Duration::from_secs(3600));
+    assert_eq!(old.status, 206, "{old:?}");
+    assert_eq!(old.text(), "01", "{old:?}");
+
+    // Only a try whose answer is dated the second the file was modified
+    // shows the rule; on a loaded machine the clock may move on first.
+    for _ in 0..20 {
+        let (last_modified, res) = ranged_at(SystemTime::now());
+        if res.header("date") == Some(last_modified.as_str()) {
+            assert_eq!(res.status, 200, "{res:?}");
+            assert_eq!(res.header("content-range"), None, "{res:?}");
+            assert_eq!(res.text(), BODY, "{res:?}");
+            return;
+        }
+    }
+    panic!("no answer was dated the second its file was modified in 20 tries");
+}
+
 /// Needs the engine to send file bodies.
 #[test]
 fn whole_files_and_ranges_send_their_bodies() {
@@ -243,6 +280,37 @@ fn other_methods_get_405_and_options_204_with_allow() {
     let res = send(&server, "OPTIONS", "/static/hello.txt", &[]);
     assert_eq!(res.status, 204, "{res:?}");
     assert_eq!(res.header("allow"), Some("GET, HEAD"));
+}
+
+/// With `error_body`, a mount's errors (404, 405, 400) get the body it
+/// renders, as the router's 404 does, and the 405 keeps its `Allow`.
+#[test]
+fn error_body_renders_a_mount_s_errors() {
+    let site = site();
+    let root = site.root.clone();
+    let server = serve(move |b| {
+        b.error_body(|status, message| {
+            Response::json(format!("{{\"error\":{message:?}}}")).with_status(status)
+        })
+        .serve_dir("/static", root)
+    });
+    let cases = [
+        ("GET", "/nowhere", 404, "not found"),
+        ("GET", "/static/missing.txt", 404, "not found"),
+        ("GET", "/static/../secret.txt", 404, "not found"),
+        ("POST", "/static/hello.txt", 405, "method not allowed"),
+        ("GET", "/static/a%2fb", 400, "invalid path"),
+    ];
+    for (method, target, status, message) in cases {
+        let res = send(&server, method, target, &[("Content-Length", "0")]);
+        assert_eq!(res.status, status, "{method} {target}: {res:?}");
+        assert_eq!(res.header("content-type"), Some("application/json"));
+        assert_eq!(res.text(), format!("{{\"error\":{message:?}}}"));
+        if status == 405 {
+            assert_eq!(res.header("allow"), Some("GET, HEAD"), "{res:?}");
+        }
+    }
+    assert_eq!(get(&server, "/static/hello.txt", &[]).text(), BODY);
 }
 
 /// Every way out of the directory is refused, and the secret beside it

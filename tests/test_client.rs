@@ -146,6 +146,42 @@ fn error_body_renders_framework_errors_as_json() {
     assert_eq!(client.get("/notes/7").send().text(), "note 7");
 }
 
+/// A `serve_dir` mount's errors get the form `error_body` gives the
+/// router's, `Allow` kept on the 405; its files are left alone.
+#[test]
+fn error_body_renders_a_mount_s_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("hello.txt"), "hello").unwrap();
+    let client = TestClient::new(
+        Server::builder()
+            .error_body(|status, message| {
+                Response::json(format!("{{\"error\":{message:?}}}")).with_status(status)
+            })
+            .serve_dir("/static", tmp.path()),
+    )
+    .unwrap();
+    let cases = [
+        (client.get("/nowhere").send(), 404, "not found"),
+        (client.get("/static/missing.txt").send(), 404, "not found"),
+        (
+            client.post("/static/hello.txt").send(),
+            405,
+            "method not allowed",
+        ),
+        (client.get("/static/a%2fb").send(), 400, "invalid path"),
+    ];
+    for (response, status, message) in cases {
+        assert_eq!(response.status().as_u16(), status, "{response:?}");
+        assert_eq!(response.header("content-type"), Some("application/json"));
+        assert_eq!(response.text(), format!("{{\"error\":{message:?}}}"));
+    }
+    let post = client.post("/static/hello.txt").send();
+    assert_eq!(post.header("allow"), Some("GET, HEAD"), "{post:?}");
+    let file = client.get("/static/hello.txt").send();
+    assert_eq!(file.status(), StatusCode::OK, "{file:?}");
+    assert_eq!(file.text(), "hello");
+}
+
 #[derive(Deserialize, Debug)]
 struct Login {
     user: String,

@@ -48,6 +48,20 @@ pub struct Response {
     /// Made by the framework for an error (404, 405, a rejection, a panic),
     /// with this message: the builder's `error_body` may render it.
     error: Option<Cow<'static, str>>,
+    /// On a 304 the framework made: the 200 it stands for. Boxed, since
+    /// few responses have one.
+    stands_for: Option<Box<Representation>>,
+}
+
+/// What the 200 a 304 stands for had beside the fields the 304 carries:
+/// middleware that would have changed that 200's validators (compression
+/// weakens its `ETag`) changes the 304's alike, as RFC 9110 §15.4.5 asks.
+pub(crate) struct Representation {
+    pub(crate) content_type: HeaderValue,
+    /// Whether it had a `Content-Encoding` (a precompressed file).
+    pub(crate) encoded: bool,
+    /// The length of its body.
+    pub(crate) len: u64,
 }
 
 /// Where a response body comes from.
@@ -116,6 +130,7 @@ impl Response {
             body: Body::Full(Bytes::new()),
             invalid: false,
             error: None,
+            stands_for: None,
         }
     }
 
@@ -132,6 +147,7 @@ impl Response {
             body: Body::Full(body),
             invalid: false,
             error: None,
+            stands_for: None,
         }
     }
 
@@ -381,6 +397,16 @@ impl Response {
     /// The message of an error answer the framework made, if this is one.
     pub(crate) fn error_message(&self) -> Option<&str> {
         self.error.as_deref()
+    }
+
+    /// Marks a 304 with the 200 it stands for.
+    pub(crate) fn set_stands_for(&mut self, representation: Representation) {
+        self.stands_for = Some(Box::new(representation));
+    }
+
+    /// The 200 a 304 stands for, when the framework made the 304.
+    pub(crate) fn stands_for(&self) -> Option<&Representation> {
+        self.stands_for.as_deref()
     }
 
     /// Drops a response whose head is encoded, keeping its header map,

@@ -7,11 +7,16 @@
 //! `application/wasm`) with no `Content-Encoding` or `Content-Range`
 //! already, whose body is at least [`min_size`](Compression::min_size)
 //! bytes or of unknown length. It adds `Vary: Accept-Encoding` to every
-//! response it could have compressed (and to a 304, which must carry the
-//! `Vary` of its 200, unless it names a type never compressed), turns a
-//! strong `ETag` weak (the compressed bytes differ), and drops
-//! `Accept-Ranges` from what it compresses (ranges would be of the
-//! uncompressed bytes).
+//! response it could have compressed, turns a strong `ETag` weak (the
+//! compressed bytes differ), and drops `Accept-Ranges` from what it
+//! compresses (ranges would be of the uncompressed bytes).
+//!
+//! A 304 must carry the `Vary` and `ETag` of the 200 it stands for. For a
+//! 304 of [`ServeDir`](crate::files::ServeDir) or
+//! [`ServeFile`](crate::files::ServeFile) it knows that 200, and gives the
+//! 304 what it would have given the 200 for the same request: `Vary`, and
+//! the weak `ETag` when it would have compressed it. A handler's 304 gets
+//! `Vary` unless it names a type never compressed, and keeps its `ETag`.
 //!
 //! Every kind of body is compressed as it is sent, with bounded memory: the
 //! compressor holds its own state (a few hundred KiB at most, see
@@ -57,8 +62,8 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 
 use bytes::Bytes;
 use http::header::{
-    HeaderValue, ACCEPT_ENCODING, ACCEPT_RANGES, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE,
-    CONTENT_TYPE, ETAG, VARY,
+    HeaderMap, HeaderValue, ACCEPT_ENCODING, ACCEPT_RANGES, CONTENT_ENCODING, CONTENT_LENGTH,
+    CONTENT_RANGE, CONTENT_TYPE, ETAG, VARY,
 };
 use http::StatusCode;
 
@@ -188,17 +193,23 @@ impl Compression {
         }
     }
 
+    /// Whether a body of `len` bytes is too small to be worth compressing.
+    fn small(&self, len: u64) -> bool {
+        len < self.min_size as u64
+    }
+
     /// `body` compressed, or, when it is not worth it or compressing
     /// failed, the body as it was.
     fn encode(&self, coding: Coding, body: Body) -> Result<Body, Body> {
-        let small = |len: u64| len < self.min_size as u64;
         match body {
-            Body::Full(bytes) if small(bytes.len() as u64) => Err(Body::Full(bytes)),
+            Body::Full(bytes) if self.small(bytes.len() as u64) => Err(Body::Full(bytes)),
             Body::Full(bytes) => match self.compress(coding, &bytes) {
                 Ok(compressed) => Ok(Body::Full(Bytes::from(compressed))),
                 Err(err) => Err(failed(err, Body::Full(bytes))),
             },
-            Body::Reader { len: Some(len), .. } | Body::File { len, .. } if small(len) => Err(body),
+            Body::Reader { len: Some(len), .. } | Body::File { len, .. } if self.small(len) => {
+                Err(body)
+            }
             Body::Reader { reader, .. } => Ok(Body::Reader {
                 reader: self.reader(coding, reader),
                 len: None,
@@ -226,6 +237,29 @@ impl Compression {
             && self.compresses(headers.get(CONTENT_TYPE))
     }
 
+    /// RFC 9110 §15.4.5: a 304 carries the `Vary` and `ETag` its 200 would
+    /// have had, compressed or not.
+    fn not_modified(&self, req: &Request, response: &mut Response) {
+        let Some(ok) = response.stands_for() else {
+            // A handler's 304 seldom names its type, and says nothing of
+            // its 200's size: it varies unless the type it names is one
+            // never compressed, and its ETag is left as it is.
+            let content_type = response.headers().get(CONTENT_TYPE);
+            if content_type.is_none() || self.compresses(content_type) {
+                add_vary(response);
+            }
+            return;
+        };
+        // What `applies`, `choose` and `encode` would have decided for it.
+        if !ok.encoded && self.compresses(Some(&ok.content_type)) {
+            let compressed = !self.small(ok.len) && choose(req.header(ACCEPT_ENCODING)).is_some();
+            add_vary(response);
+            if compressed {
+                weaken_etag(response.headers_mut());
+            }
+        }
+    }
+
     /// Whether a body of this `Content-Type` would be compressed.
     fn compresses(&self, content_type: Option<&HeaderValue>) -> bool {
         content_type
@@ -247,13 +281,7 @@ impl Middleware for Compression {
     fn call(&self, req: &mut Request, next: Next<'_>) -> Response {
         let mut response = next.run(req);
         if response.status() == StatusCode::NOT_MODIFIED {
-            // RFC 9110 §15.4.5: a 304 carries the `Vary` its 200 would
-            // have. It seldom names its type (ServeDir's does not), so it
-            // varies unless the type it names is one never compressed.
-            let content_type = response.headers().get(CONTENT_TYPE);
-            if content_type.is_none() || self.compresses(content_type) {
-                add_vary(&mut response);
-            }
+            self.not_modified(req, &mut response);
             return response;
         }
         if !self.applies(&response) {
@@ -282,14 +310,20 @@ impl Middleware for Compression {
         // A length set for HEAD (files set one) was the uncompressed one.
         headers.remove(CONTENT_LENGTH);
         headers.remove(ACCEPT_RANGES);
-        if let Some(etag) = headers.get(ETAG).and_then(|v| v.to_str().ok()) {
-            if !etag.starts_with("W/") {
-                if let Ok(weak) = HeaderValue::try_from(format!("W/{etag}")) {
-                    headers.insert(ETAG, weak);
-                }
+        weaken_etag(headers);
+        response
+    }
+}
+
+/// Makes a strong `ETag` weak: a compressed body's bytes differ from those
+/// the strong tag was made for, though they mean the same (§8.8.1).
+fn weaken_etag(headers: &mut HeaderMap) {
+    if let Some(etag) = headers.get(ETAG).and_then(|v| v.to_str().ok()) {
+        if !etag.starts_with("W/") {
+            if let Ok(weak) = HeaderValue::try_from(format!("W/{etag}")) {
+                headers.insert(ETAG, weak);
             }
         }
-        response
     }
 }
 

@@ -20,12 +20,19 @@ thread_local! {
     };
 }
 
-/// Appends the current `Date` value to `out`.
-pub(crate) fn append_date(out: &mut Vec<u8>) {
+/// The second, since the epoch, that the `Date` of a response encoded now
+/// names. A response encoded later names this second or a later one
+/// (unless the system clock is set back).
+pub(crate) fn current_second() -> u64 {
     // The coarse clock (the time at the last timer tick, a few ms behind)
     // is read without the TSC: it is on every response, and a Date is to
     // the second anyway.
-    let second = u64::try_from(clock_gettime(ClockId::RealtimeCoarse).tv_sec).unwrap_or(0);
+    u64::try_from(clock_gettime(ClockId::RealtimeCoarse).tv_sec).unwrap_or(0)
+}
+
+/// Appends the current `Date` value to `out`.
+pub(crate) fn append_date(out: &mut Vec<u8>) {
+    let second = current_second();
     let now = UNIX_EPOCH + Duration::from_secs(second);
     CACHE.with(|cache| {
         let mut cache = cache.borrow_mut();

@@ -205,11 +205,16 @@ impl Builder {
     /// Gives the error answers the framework makes on workers their form:
     /// `render` gets the status and a message (naming the parameter or
     /// field at fault) and returns the response, so that a JSON API answers
-    /// JSON everywhere. It applies to 404 and 405 from the router, rejected
-    /// path parameters and extractors (built-in and yours, through
+    /// JSON everywhere. It applies to 404 and 405 from the router, the
+    /// errors of static files (400, 403, 404, 405 and 500 from a
+    /// [`serve_dir`](Self::serve_dir) mount, or from
+    /// [`ServeDir`](crate::files::ServeDir) and
+    /// [`ServeFile`](crate::files::ServeFile) in a handler), rejected path
+    /// parameters and extractors (built-in and yours, through
     /// [`Rejection`](crate::Rejection)), and a panic's 500; headers such as
-    /// `Allow` are kept. Middleware sees the rendered answer. Without it,
-    /// those answers are the message as plain text.
+    /// `Allow` are kept. Middleware sees the rendered answer. Without it, a
+    /// rejection or a panic's 500 is the message as plain text, and the
+    /// other answers have no body.
     ///
     /// ```
     /// use pool_server::{Response, Server, StatusCode};

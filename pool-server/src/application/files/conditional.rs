@@ -188,8 +188,10 @@ pub(crate) fn evaluate(headers: &HeaderMap, get_or_head: bool, current: Validato
 /// Whether a `Range` may be honoured given `If-Range` (§13.1.5): true
 /// without the field, or when its validator matches the current one, an
 /// entity tag by the strong comparison, a date by being exactly the
-/// modification date. Otherwise the whole representation is sent.
-pub(crate) fn if_range_holds(headers: &HeaderMap, current: Validators<'_>) -> bool {
+/// modification date while that date is a strong validator. Otherwise the
+/// whole representation is sent. `date` is the second the response's
+/// `Date` names, or an earlier one.
+pub(crate) fn if_range_holds(headers: &HeaderMap, current: Validators<'_>, date: u64) -> bool {
     let Some(value) = headers.get(IF_RANGE) else {
         return true;
     };
@@ -207,8 +209,13 @@ pub(crate) fn if_range_holds(headers: &HeaderMap, current: Validators<'_>) -> bo
             None => false,
         };
     }
+    // §8.8.2.2: a Last-Modified less than a second before the Date is
+    // weak: the file may change again within that second without its date
+    // changing, and a range of the new bytes be spliced onto the old.
     match httpdate::parse_http_date(text) {
-        Ok(date) => current.modified == Some(seconds(date)),
+        Ok(theirs) => current
+            .modified
+            .is_some_and(|modified| modified == seconds(theirs) && modified < date),
         Err(_) => false,
     }
 }
@@ -381,12 +388,35 @@ mod tests {
         for (value, expected) in cases {
             let fields: Vec<_> = value.iter().map(|v| ("if-range", *v)).collect();
             let map = headers(&fields);
-            assert_eq!(if_range_holds(&map, current()), *expected, "{value:?}");
+            assert_eq!(
+                if_range_holds(&map, current(), MODIFIED + 1),
+                *expected,
+                "{value:?}"
+            );
         }
         let undated = Validators {
             etag: ETAG,
             modified: None,
         };
-        assert!(!if_range_holds(&headers(&[("if-range", AT)]), undated));
+        let if_range_at = headers(&[("if-range", AT)]);
+        assert!(!if_range_holds(&if_range_at, undated, MODIFIED + 1));
+    }
+
+    /// §8.8.2.2: a modification date less than a second before the
+    /// response's Date is weak, and a weak date never lets a range through;
+    /// an entity tag is unaffected.
+    #[test]
+    fn if_range_refuses_a_date_modified_in_the_current_second_or_later() {
+        let at = headers(&[("if-range", AT)]);
+        let tag = headers(&[("if-range", r#""a-1""#)]);
+        for (date, holds) in [
+            (MODIFIED + 3600, true),
+            (MODIFIED + 1, true),
+            (MODIFIED, false),
+            (MODIFIED - 1, false),
+        ] {
+            assert_eq!(if_range_holds(&at, current(), date), holds, "{date}");
+            assert!(if_range_holds(&tag, current(), date), "{date}");
+        }
     }
 }

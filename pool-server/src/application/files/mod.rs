@@ -72,10 +72,16 @@
 //!   `ETag`, `Last-Modified`, `Cache-Control` and `Vary` and no body.
 //! - `Range: bytes=a-b`, `a-` or `-n` on a `GET`: 206 with
 //!   `Content-Range: bytes a-b/LEN`, unless an `If-Range` names another
-//!   version (then 200). No byte of the file in range: 416 with
-//!   `Content-Range: bytes */LEN`. A malformed `Range`, another unit, or
-//!   several ranges are ignored: the whole file, 200 (RFC 9110 §14.2
-//!   allows it, and it avoids multipart bodies made of many tiny parts).
+//!   version, or gives the file's `Last-Modified` when that is not at least
+//!   a second before the response's `Date` (a weak validator, RFC 9110
+//!   §8.8.2.2: the file could change again within that second): then 200.
+//!   No byte of the file in range: 416 with `Content-Range: bytes */LEN`.
+//!   A malformed `Range`, another unit, or several ranges are ignored: the
+//!   whole file, 200 (RFC 9110 §14.2 allows it, and it avoids multipart
+//!   bodies made of many tiny parts).
+//! - Errors (400, 403, 404, 405, 500) have no body, unless the builder's
+//!   [`error_body`](crate::Builder::error_body) renders them, as it
+//!   renders the router's.
 //!
 //! The `ETag` is `"<length hex>-<modification time in ns, hex>"` (with the
 //! coding appended for a precompressed file): it changes whenever a write
@@ -101,6 +107,8 @@ use self::conditional::{Outcome, Validators};
 use self::encoding::Coding;
 use self::range::Ranges;
 use self::resolve::{Entry, Refused, Root};
+use crate::protocol::date;
+use crate::response::Representation;
 use crate::{Error, Request, Response};
 
 const ALLOW_GET_HEAD: HeaderValue = HeaderValue::from_static("GET, HEAD");
@@ -134,7 +142,7 @@ impl ServeFile {
 
     /// The `Cache-Control` value of its 200, 206 and 304 responses, such as
     /// `"max-age=3600"`; none by default. An invalid value is logged and
-    /// makes every response an empty 500.
+    /// makes every response a 500.
     pub fn cache_control<V>(mut self, value: V) -> ServeFile
     where
         HeaderValue: TryFrom<V>,
@@ -152,7 +160,7 @@ impl ServeFile {
             return refusal;
         }
         let Ok(cache_control) = self.cache_control.get() else {
-            return Response::status_only(StatusCode::INTERNAL_SERVER_ERROR);
+            return error(StatusCode::INTERNAL_SERVER_ERROR);
         };
         match open(&self.path) {
             Ok((file, meta)) => send(
@@ -166,7 +174,7 @@ impl ServeFile {
                 cache_control,
                 false,
             ),
-            Err(status) => Response::status_only(status),
+            Err(status) => error(status),
         }
     }
 }
@@ -249,7 +257,7 @@ impl ServeDir {
     /// The `Cache-Control` value of its 200, 206 and 304 responses, such as
     /// `"max-age=3600"`; none by default. An invalid value makes
     /// [`Builder::build`](crate::Builder::build) fail for a mounted
-    /// directory; in a handler, every response is then an empty 500.
+    /// directory; in a handler, every response is then a 500.
     pub fn cache_control<V>(mut self, value: V) -> ServeDir
     where
         HeaderValue: TryFrom<V>,
@@ -285,7 +293,7 @@ impl ServeDir {
             return refusal;
         }
         let Ok(cache_control) = self.cache_control.get() else {
-            return Response::status_only(StatusCode::INTERNAL_SERVER_ERROR);
+            return error(StatusCode::INTERNAL_SERVER_ERROR);
         };
         match self.find(req, rel) {
             Ok(Found::File {
@@ -312,7 +320,7 @@ impl ServeDir {
             }
             Ok(Found::Redirect(location)) => Response::status_only(StatusCode::PERMANENT_REDIRECT)
                 .with_header(header::LOCATION, location),
-            Err(status) => Response::status_only(status),
+            Err(status) => error(status),
         }
     }
 
@@ -548,14 +556,28 @@ impl fmt::Debug for Mount {
 /// 204 for `OPTIONS`, 405 for what is neither `GET` nor `HEAD`, both with
 /// `Allow` (RFC 9110 §15.5.6 requires it on a 405).
 fn refuse_method(req: &Request) -> Option<Response> {
-    let status = match *req.method() {
+    let mut response = match *req.method() {
         Method::GET | Method::HEAD => return None,
-        Method::OPTIONS => StatusCode::NO_CONTENT,
-        _ => StatusCode::METHOD_NOT_ALLOWED,
+        Method::OPTIONS => Response::status_only(StatusCode::NO_CONTENT),
+        _ => error(StatusCode::METHOD_NOT_ALLOWED),
     };
-    let mut response = Response::status_only(status);
     response.headers_mut().insert(header::ALLOW, ALLOW_GET_HEAD);
     Some(response)
+}
+
+/// An error answer of files (400, 403, 404, 405 or 500): no body, unless
+/// the builder's `error_body` renders it, as it does the router's 404 and
+/// 405, so a mount answers errors in the service's form too.
+fn error(status: StatusCode) -> Response {
+    let message = match status {
+        StatusCode::BAD_REQUEST => "invalid path",
+        StatusCode::FORBIDDEN => "forbidden",
+        // The router's words: a mount's 404 reads like the router's.
+        StatusCode::NOT_FOUND => "not found",
+        StatusCode::METHOD_NOT_ALLOWED => "method not allowed",
+        _ => "internal server error",
+    };
+    Response::bare_error(status, message)
 }
 
 /// Opens a regular file, without waiting (a FIFO has no writer to wait
@@ -637,6 +659,11 @@ fn send(
         Outcome::NotModified => {
             let mut response = Response::status_only(StatusCode::NOT_MODIFIED);
             response.headers_mut().extend(validators);
+            response.set_stands_for(Representation {
+                content_type,
+                encoded: coding.is_some(),
+                len,
+            });
             return response;
         }
         Outcome::Proceed => {}
@@ -644,9 +671,11 @@ fn send(
 
     // RFC 9110 §14.2: GET is the only method with range handling, so a
     // HEAD gets the 200 headers; an If-Range naming another version means
-    // the whole current file.
+    // the whole current file. The response's Date is encoded after this,
+    // so it names this second or a later one.
+    let now = date::current_second();
     let ranges = match req.headers().get(header::RANGE) {
-        Some(value) if is_get && conditional::if_range_holds(req.headers(), current) => value
+        Some(value) if is_get && conditional::if_range_holds(req.headers(), current, now) => value
             .to_str()
             .map_or(Ranges::Ignore, |v| range::resolve(v, len)),
         _ => Ranges::Ignore,

@@ -282,6 +282,50 @@ fn conditions_and_ranges_decide_the_status_and_the_bytes() {
     }
 }
 
+/// RFC 9110 §13.1.5 and §8.8.2.2: `If-Range` with the file's own
+/// `Last-Modified` gets the range only when that date is at least a second
+/// before the response's `Date`. A file changed within the current second
+/// (or dated in the future) could change again without a new date, so a
+/// range of it could splice two versions: it is sent whole.
+#[test]
+fn if_range_with_a_date_less_than_a_second_old_sends_the_whole_file() {
+    let (_tmp, root) = site();
+    let path = root.join("hello.txt");
+    let file = ServeFile::new(&path);
+    let ranged_at = |second: u64| {
+        let time = UNIX_EPOCH + std::time::Duration::from_secs(second);
+        let handle = File::options().write(true).open(&path).unwrap();
+        handle.set_modified(time).unwrap();
+        let last_modified = httpdate::fmt_http_date(time);
+        let response = file.respond(&get(
+            "/",
+            &[("range", "bytes=0-1"), ("if-range", &last_modified)],
+        ));
+        assert_eq!(
+            header(&response, "last-modified"),
+            Some(last_modified.as_str())
+        );
+        response
+    };
+    let now = date::current_second();
+    let old = ranged_at(now - 3600);
+    assert_eq!(old.status(), StatusCode::PARTIAL_CONTENT, "{old:?}");
+    let future = ranged_at(now + 3600);
+    assert_eq!(future.status(), StatusCode::OK, "{future:?}");
+    // Modified this second: tried again if the clock moved on meanwhile,
+    // which would make the date a strong validator.
+    for _ in 0..20 {
+        let second = date::current_second();
+        let response = ranged_at(second);
+        if date::current_second() == second {
+            assert_eq!(response.status(), StatusCode::OK, "{response:?}");
+            assert_eq!(part(&response), Some((0, 10, BODY.to_owned())));
+            return;
+        }
+    }
+    panic!("the clock crossed a second boundary in each of 20 tries");
+}
+
 #[test]
 fn head_ignores_range_and_other_methods_get_405_with_allow() {
     let (_tmp, root) = site();
