@@ -334,9 +334,10 @@ pub fn evaluate(
     }
 }
 
-/// See `application::files::conditional::if_range_holds`.
-pub fn if_range_holds(headers: &HeaderMap, etag: &str, modified: Option<u64>) -> bool {
-    conditional::if_range_holds(headers, conditional::Validators { etag, modified })
+/// See `application::files::conditional::if_range_holds`; `date` is the
+/// second the response's `Date` names.
+pub fn if_range_holds(headers: &HeaderMap, etag: &str, modified: Option<u64>, date: u64) -> bool {
+    conditional::if_range_holds(headers, conditional::Validators { etag, modified }, date)
 }
 
 /// See `application::files::resolve::relative`; the refusal as its status.
