@@ -107,7 +107,6 @@ impl Conn {
                 return Pumped::Yield;
             }
             windows -= 1;
-            let is_stream = outgoing.stream().is_some();
             let step = outgoing.step(
                 &mut self.write_buf,
                 &mut self.stream,
@@ -129,13 +128,10 @@ impl Conn {
                         self.stop_reading();
                     }
                 }
-                Step::Failed => {
-                    // A stream's client that fell behind is not reading:
-                    // drop it at once. Otherwise send what is buffered, then
-                    // close without the end of the body.
-                    self.broken = is_stream;
-                    self.outgoing = None;
-                    self.stop_reading();
+                Step::Failed => self.end_unfinished(),
+                Step::FellBehind => {
+                    self.end_unfinished();
+                    self.broken = true;
                 }
             }
         }
@@ -144,11 +140,23 @@ impl Conn {
     /// Ends the body in progress where it stands, as its framing says.
     pub(super) fn end_body(&mut self) {
         if let Some(mut outgoing) = self.outgoing.take() {
-            let step = outgoing.end(&mut self.write_buf);
-            if step != (Step::Done { close: false }) {
-                self.stop_reading();
+            match outgoing.end(&mut self.write_buf) {
+                Step::Done { close: false } => {}
+                Step::Failed => self.end_unfinished(),
+                Step::FellBehind => {
+                    self.end_unfinished();
+                    self.broken = true;
+                }
+                _ => self.stop_reading(),
             }
         }
+    }
+
+    /// The body in progress broke off: what is buffered goes out, then the
+    /// connection ends without the end of the body.
+    fn end_unfinished(&mut self) {
+        self.outgoing = None;
+        self.stop_reading();
     }
 
     /// While a stream waits for its producer, the only thing to learn from
