@@ -2,7 +2,7 @@
 //! at a time, files, and streams fed from other threads. A slow reader of a
 //! large body holds no worker; a broken source (a failing reader, a stream
 //! whose producer panics or aborts) never looks complete, compressed or
-//! not.
+//! not, chunked or framed by the close.
 
 #[allow(dead_code)]
 mod support;
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use pool_server::compression::Compression;
 use pool_server::{stream, Request, Response};
 
-use support::{serve, IO_TIMEOUT};
+use support::{is_reset, serve, IO_TIMEOUT};
 
 /// `len` bytes of a repeating pattern, so a lost or repeated window shows.
 fn pattern(len: usize) -> Vec<u8> {
@@ -244,6 +244,26 @@ fn a_compressed_stream_whose_producer_panics_does_not_decode_as_complete() {
             .read_to_end(&mut plain)
             .expect_err("a truncated gzip stream");
         assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof, "{path}: {err}");
+    }
+}
+
+/// An HTTP/1.0 body is framed by the close, so a FIN would say it is
+/// complete: a body that breaks off ends with a reset instead.
+#[test]
+fn an_http10_body_that_breaks_off_ends_with_a_reset() {
+    let server = streaming_server();
+    for path in ["/failing", "/abort"] {
+        let (all, end) = read_until_end(&server, &format!("GET {path} HTTP/1.0\r\n\r\n"));
+        let text = String::from_utf8_lossy(&all[..all.len().min(200)]).into_owned();
+        assert!(text.starts_with("HTTP/1.1 200"), "{path}: {text}");
+        match end {
+            Err(err) if is_reset(&err) => {}
+            Err(err) => panic!("{path}: expected a reset, got {err}"),
+            Ok(()) => panic!(
+                "{path}: a clean EOF after {} bytes: the client takes the body for complete",
+                all.len()
+            ),
+        }
     }
 }
 

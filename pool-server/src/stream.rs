@@ -11,7 +11,7 @@
 //!
 //! A producer that cannot finish the body calls [`Sender::abort`]: what it
 //! queued still goes out, then the connection ends without the end of the
-//! body (no last chunk), so the client
+//! body (no last chunk; for an HTTP/1.0 client, a reset), so the client
 //! sees a truncated body, never a complete-looking one. A sender dropped
 //! while its thread panics aborts the stream the same way, whatever the
 //! other senders do.
@@ -272,8 +272,8 @@ impl Sender {
     /// sender: the body is broken, and the client must not take what it
     /// got for the whole. What was queued before still goes out, then the
     /// connection ends without the end of the body (no last chunk, no
-    /// encoder's last bytes). Sends on the other clones fail with
-    /// [`Closed`] from now on.
+    /// encoder's last bytes; for an HTTP/1.0 client, a reset). Sends on
+    /// the other clones fail with [`Closed`] from now on.
     ///
     /// Dropping a sender while its thread panics does the same.
     ///

@@ -98,6 +98,10 @@ impl Outgoing {
         std::mem::take(&mut self.file_bytes)
     }
 
+    pub(crate) fn framing(&self) -> Framing {
+        self.framing
+    }
+
     pub(crate) fn stream(&self) -> Option<&BodyStream> {
         match &self.source {
             Source::Stream(stream) => Some(stream),

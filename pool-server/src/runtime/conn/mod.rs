@@ -87,6 +87,9 @@ pub(crate) struct Conn {
     peer_closed: bool,
     /// A write failed: the connection is dead.
     broken: bool,
+    /// A body framed by the close broke off: the connection ends with a
+    /// reset, and never a FIN, which would say the body was complete.
+    reset: bool,
     /// No request has begun on this connection yet.
     fresh: bool,
     /// Counts for the server's metrics, taken by the loop.
@@ -215,6 +218,7 @@ impl Conn {
             read_closed: false,
             peer_closed: false,
             broken: false,
+            reset: false,
             fresh: true,
             tally: Tally::default(),
         }
@@ -559,10 +563,11 @@ impl Conn {
 
     /// Closing with unread input makes the kernel send a reset, which can
     /// destroy the response before the client reads it; in that case shut
-    /// down our side and discard input for a while first.
+    /// down our side and discard input for a while first. A connection that
+    /// ends with a reset anyway closes at once.
     fn close_or_linger(&mut self, now: Instant) -> Next {
         let unread = !self.read_buf.is_empty() || self.maybe_readable || self.refused;
-        if self.peer_closed || !unread {
+        if self.peer_closed || !unread || self.reset {
             return Next::Close;
         }
         if self.stream.shutdown(Shutdown::Write).is_err() {
