@@ -37,6 +37,10 @@ const LINGER_BYTES: usize = 256 * 1024;
 /// Buffers larger than this are released when a connection goes idle, so an
 /// idle connection costs a few hundred bytes whatever it carried before.
 const KEEP_BUFFER: usize = 16 * 1024;
+/// Bytes of empty lines (CR and LF) skipped before a request line, ten
+/// CRLFs as Apache allows; more are refused. RFC 9112 §2.2 asks servers to
+/// ignore at least one, which some clients send after a POST body.
+const MAX_BLANK: usize = 20;
 
 mod buffers;
 mod framing;
@@ -100,8 +104,14 @@ pub(crate) struct Conn {
 enum Reading {
     /// Between requests: nothing of the next one has arrived.
     Idle,
-    /// Part of a head has arrived.
-    Head { started: Instant, scanned: usize },
+    /// Part of a head has arrived, or empty lines before one: the header
+    /// clock runs from the first byte either way.
+    Head {
+        started: Instant,
+        scanned: usize,
+        /// Bytes of empty lines skipped before the request line.
+        blank: usize,
+    },
     /// The head is parsed; the body is arriving.
     Body {
         request: Box<Request>,
