@@ -6,12 +6,17 @@
 #[allow(dead_code)]
 mod support;
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pool_server::Response;
 
-use support::{echo_body, echo_path, serve, serve_echo_path, RawResponse, Serve};
+use support::{
+    echo_body, echo_path, is_reset, is_timeout, serve, serve_echo_path, RawResponse, Serve,
+    IO_TIMEOUT,
+};
 
 /// Sends `request` on a new connection and asserts that the server answers
 /// `status` with `Connection: close`, then closes the connection.
@@ -276,6 +281,141 @@ fn incomplete_head_is_answered_408_after_the_header_read_timeout() {
     assert!(response.connection_has("close"), "{response:?}");
     assert!(waited >= timeout, "408 after only {waited:?}");
     client.assert_closed();
+}
+
+/// How long a dripping client waits for an answer before its next piece.
+const PACE: Duration = Duration::from_millis(250);
+
+/// How a drip of `pieces` ended: when each piece the server took was sent,
+/// what the server sent back (read to its close) and when that came.
+struct Dripped {
+    sent: Vec<Instant>,
+    answer: Vec<u8>,
+    ended: Instant,
+}
+
+/// Sends `pieces` one at a time, each once the server has answered nothing
+/// for [`PACE`] (the read waiting for an answer paces them), until the
+/// server answers or closes.
+///
+/// # Panics
+/// When the server takes every piece and the connection is still open.
+fn drip<'a>(stream: &TcpStream, pieces: impl IntoIterator<Item = &'a [u8]>) -> Dripped {
+    stream.set_read_timeout(Some(PACE)).unwrap();
+    let mut sent = Vec::new();
+    let mut buf = [0u8; 4096];
+    for piece in pieces {
+        if (&*stream).write_all(piece).is_err() {
+            break;
+        }
+        sent.push(Instant::now());
+        match (&*stream).read(&mut buf) {
+            Err(err) if is_timeout(&err) => {}
+            Ok(n) => {
+                let ended = Instant::now();
+                let mut answer = buf[..n].to_vec();
+                stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+                let _ = (&*stream).read_to_end(&mut answer);
+                return Dripped {
+                    sent,
+                    answer,
+                    ended,
+                };
+            }
+            Err(err) if is_reset(&err) => break,
+            Err(err) => panic!("reading failed: {err}"),
+        }
+    }
+    let ended = Instant::now();
+    assert!(
+        ended.duration_since(sent[0]) < IO_TIMEOUT,
+        "the server took {} pieces over {:?} and kept the connection open",
+        sent.len(),
+        ended.duration_since(sent[0])
+    );
+    Dripped {
+        sent,
+        answer: Vec::new(),
+        ended,
+    }
+}
+
+/// Empty lines after a response start the header read timeout, like the
+/// first byte of a head: a client dripping them gets 408 after one timeout,
+/// not the keep-alive timeout's worth of them. Proved by count: the server
+/// takes about four of the 24 offered (a 1 s timeout, one every 250 ms).
+#[test]
+fn empty_lines_between_requests_start_the_header_read_timeout() {
+    let timeout = Duration::from_secs(1);
+    let server = serve(|b| {
+        b.header_read_timeout(timeout)
+            .keep_alive_timeout(Duration::from_secs(60))
+            .handler(echo_path)
+    });
+    let mut client = server.client();
+    let response = client.request(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(response.status, 200, "{client:?}");
+
+    let dripped = drip(client.stream(), [&b"\r\n"[..]; 24]);
+    let answer = String::from_utf8_lossy(&dripped.answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 408"),
+        "after {} empty lines: {answer:?}",
+        dripped.sent.len()
+    );
+    // The server's clock started when it read the first line, after this.
+    let waited = dripped.ended.duration_since(dripped.sent[0]);
+    assert!(waited >= timeout, "408 after only {waited:?}");
+}
+
+/// The header read timeout runs from the first byte, empty lines before the
+/// request line included: a head begun after them does not get a timeout
+/// of its own. Without that rule the 408 could not come before a whole
+/// timeout had passed since the head's first byte (the server reads that
+/// byte after it is sent), so the test fails then whatever the load. With
+/// it, the 408 comes one timeout after the first empty line, 1.25 s before
+/// that: the server may be that late.
+#[test]
+fn empty_lines_before_a_head_count_against_its_header_read_timeout() {
+    let timeout = Duration::from_secs(2);
+    let server = serve(|b| b.header_read_timeout(timeout).handler(echo_path));
+    let stream = support::connect(server.addr());
+    const BLANK: usize = 5;
+    let head = format!("GET / HTTP/1.1\r\nHost: x\r\nX-Slow: {}", "a".repeat(100));
+    let pieces = std::iter::repeat_n(&b"\r\n"[..], BLANK).chain(head.as_bytes().chunks(1));
+
+    let dripped = drip(&stream, pieces);
+    let answer = String::from_utf8_lossy(&dripped.answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
+    let waited = dripped.ended.duration_since(dripped.sent[0]);
+    assert!(waited >= timeout, "408 after only {waited:?}");
+    // A client slowed down enough may not have begun the head: nothing
+    // more to check then.
+    if let Some(head_began) = dripped.sent.get(BLANK) {
+        let since_head = dripped.ended.duration_since(*head_began);
+        assert!(
+            since_head < timeout,
+            "408 {since_head:?} after the head began, {waited:?} after the first empty line"
+        );
+    }
+}
+
+/// RFC 9112 §2.2: empty lines before a request line are ignored, ten of
+/// them at most (as Apache does); more are refused.
+#[test]
+fn a_few_empty_lines_before_a_request_are_ignored_and_more_refused() {
+    let server = serve_echo_path();
+    let ten = "\r\n".repeat(10);
+    let mut client = server.client();
+    let first = client.request(
+        format!("{ten}GET /a HTTP/1.1\r\nHost: x\r\n\r\n{ten}GET /b HTTP/1.1\r\nHost: x\r\n\r\n")
+            .as_bytes(),
+    );
+    assert_eq!(first.text(), "/a", "{client:?}");
+    assert_eq!(client.response().text(), "/b", "{client:?}");
+
+    let eleven = format!("{ten}\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_rejected(&server, eleven.as_bytes(), 400);
 }
 
 #[test]

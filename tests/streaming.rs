@@ -1,6 +1,8 @@
 //! Response bodies that are not in memory (issue 7): readers sent a window
 //! at a time, files, and streams fed from other threads. A slow reader of a
-//! large body holds no worker; a broken source never looks complete.
+//! large body holds no worker; a broken source (a failing reader, a stream
+//! whose producer panics or aborts) never looks complete, compressed or
+//! not, chunked or framed by the close.
 
 #[allow(dead_code)]
 mod support;
@@ -10,9 +12,10 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use pool_server::{stream, Response};
+use pool_server::compression::Compression;
+use pool_server::{stream, Request, Response};
 
-use support::{serve, IO_TIMEOUT};
+use support::{is_reset, serve, IO_TIMEOUT};
 
 /// `len` bytes of a repeating pattern, so a lost or repeated window shows.
 fn pattern(len: usize) -> Vec<u8> {
@@ -50,9 +53,74 @@ fn streaming_server() -> support::Serve {
                 pos: 0,
                 fail_at: 200_000,
             }),
+            "/panic" | "/abort" => broken_stream(req),
             _ => Response::text("small"),
         })
     })
+}
+
+/// A stream whose producer sends 5,000 bytes, then gives up: it panics
+/// (`/panic`) or aborts the stream (`/abort`).
+fn broken_stream(req: &Request) -> Response {
+    let (sender, body) = stream::channel(64 * 1024);
+    let panics = req.path() == "/panic";
+    thread::spawn(move || {
+        sender.send(pattern(5000)).unwrap();
+        if panics {
+            panic!("a stream's producer panics on purpose");
+        }
+        sender.abort();
+    });
+    Response::from_stream(body).with_header("content-type", "text/plain")
+}
+
+/// Splits what a client received into the head and the chunked body's
+/// data, and says whether the body was complete (its last chunk came).
+fn dechunk(received: &[u8]) -> (String, Vec<u8>, bool) {
+    let end = received
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a whole head")
+        + 4;
+    let head = String::from_utf8_lossy(&received[..end]).to_ascii_lowercase();
+    let mut rest = &received[end..];
+    let mut data = Vec::new();
+    while let Some(line_end) = rest.windows(2).position(|w| w == b"\r\n") {
+        let size = std::str::from_utf8(&rest[..line_end]).unwrap();
+        let size = usize::from_str_radix(size, 16).expect("a chunk size");
+        rest = &rest[line_end + 2..];
+        if size == 0 {
+            return (head, data, rest == b"\r\n");
+        }
+        let take = size.min(rest.len());
+        data.extend_from_slice(&rest[..take]);
+        rest = &rest[take..];
+        rest = rest.strip_prefix(b"\r\n").unwrap_or(&[]);
+    }
+    (head, data, false)
+}
+
+/// Sends `request` on a new connection and reads until the server ends
+/// it, or until what came ends with a last chunk (`0\r\n\r\n`), so a
+/// body that looks complete fails a test at once, not at the read timeout.
+/// Returns what came and how reading ended: `Ok` at a clean EOF or the
+/// last chunk, the error that ended the connection otherwise.
+fn read_until_end(server: &support::Serve, request: &str) -> (Vec<u8>, io::Result<()>) {
+    let stream = support::connect(server.addr());
+    (&stream).write_all(request.as_bytes()).unwrap();
+    let mut all = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        if all.ends_with(b"0\r\n\r\n") {
+            return (all, Ok(()));
+        }
+        match (&stream).read(&mut buf) {
+            Ok(0) => return (all, Ok(())),
+            Ok(n) => all.extend_from_slice(&buf[..n]),
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => return (all, Err(err)),
+        }
+    }
 }
 
 #[test]
@@ -138,6 +206,65 @@ fn a_failing_reader_ends_the_connection_without_the_last_chunk() {
         all.len() > 100_000,
         "what was read before the error was sent"
     );
+}
+
+/// A producer that panics, or aborts, after 5,000 bytes: those bytes
+/// arrive, then the connection closes without the last chunk.
+#[test]
+fn a_stream_whose_producer_panics_or_aborts_ends_without_the_last_chunk() {
+    let server = streaming_server();
+    for path in ["/panic", "/abort"] {
+        let (all, end) =
+            read_until_end(&server, &format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n"));
+        let (head, data, complete) = dechunk(&all);
+        assert!(
+            head.contains("transfer-encoding: chunked"),
+            "{path}: {head}"
+        );
+        assert!(!complete, "{path}: the body must not look complete");
+        assert!(data == pattern(5000), "{path}: what was sent before");
+        // Chunked framing says the body is cut: a FIN is enough.
+        end.unwrap_or_else(|err| panic!("{path}: expected EOF, got {err}"));
+    }
+}
+
+/// Compressed, the cut body must not decode as a whole either: the
+/// compressor's last bytes (gzip's trailer) are not sent.
+#[test]
+fn a_compressed_stream_whose_producer_panics_does_not_decode_as_complete() {
+    let server = serve(|b| b.wrap(Compression::new()).handler(broken_stream));
+    for path in ["/panic", "/abort"] {
+        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\n");
+        let (all, _) = read_until_end(&server, &request);
+        let (head, data, complete) = dechunk(&all);
+        assert!(head.contains("content-encoding: gzip"), "{path}: {head}");
+        assert!(!complete, "{path}: the body must not look complete");
+        let mut plain = Vec::new();
+        let err = flate2::read::GzDecoder::new(&data[..])
+            .read_to_end(&mut plain)
+            .expect_err("a truncated gzip stream");
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof, "{path}: {err}");
+    }
+}
+
+/// An HTTP/1.0 body is framed by the close, so a FIN would say it is
+/// complete: a body that breaks off ends with a reset instead.
+#[test]
+fn an_http10_body_that_breaks_off_ends_with_a_reset() {
+    let server = streaming_server();
+    for path in ["/failing", "/abort"] {
+        let (all, end) = read_until_end(&server, &format!("GET {path} HTTP/1.0\r\n\r\n"));
+        let text = String::from_utf8_lossy(&all[..all.len().min(200)]).into_owned();
+        assert!(text.starts_with("HTTP/1.1 200"), "{path}: {text}");
+        match end {
+            Err(err) if is_reset(&err) => {}
+            Err(err) => panic!("{path}: expected a reset, got {err}"),
+            Ok(()) => panic!(
+                "{path}: a clean EOF after {} bytes: the client takes the body for complete",
+                all.len()
+            ),
+        }
+    }
 }
 
 /// The promise of the issue: with one worker, a client that reads a large

@@ -36,6 +36,16 @@ fn live() -> Response {
     Response::from_stream(body)
 }
 
+#[route("GET /cut")]
+fn cut() -> Response {
+    let (sender, body) = stream::channel(1024);
+    std::thread::spawn(move || {
+        sender.send("half").unwrap();
+        sender.abort();
+    });
+    Response::from_stream(body)
+}
+
 #[route("GET /boom")]
 fn boom() -> &'static str {
     panic!("boom")
@@ -46,7 +56,7 @@ fn client() -> TestClient {
         Server::builder()
             .state(AtomicU64::new(0))
             .wrap(|req: &mut Request, next: Next<'_>| next.run(req).with_header("x-seen", "yes"))
-            .routes(routes![create, show, live, boom]),
+            .routes(routes![create, show, live, cut, boom]),
     )
     .unwrap()
 }
@@ -101,6 +111,12 @@ fn the_router_s_own_answers_and_middleware_show() {
 #[test]
 fn streamed_bodies_are_read_whole() {
     assert_eq!(client().get("/live").send().text(), "abc");
+}
+
+/// As a failing reader's: what came before the abort, and an error logged.
+#[test]
+fn an_aborted_stream_is_what_was_sent_before() {
+    assert_eq!(client().get("/cut").send().text(), "half");
 }
 
 /// `error_body` gives every framework-made error one form, keeping the

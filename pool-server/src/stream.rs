@@ -9,6 +9,13 @@
 //! loop, which writes them. No worker stays with the stream. The body ends
 //! when the last sender is dropped.
 //!
+//! A producer that cannot finish the body calls [`Sender::abort`]: what it
+//! queued still goes out, then the connection ends without the end of the
+//! body (no last chunk; for an HTTP/1.0 client, a reset), so the client
+//! sees a truncated body, never a complete-looking one. A sender dropped
+//! while its thread panics aborts the stream the same way, whatever the
+//! other senders do.
+//!
 //! The queue is bounded: a client that stops reading while its queue is
 //! full is disconnected and its senders fail from then on, so a stalled
 //! client costs at most `capacity` bytes and producers can forget it when
@@ -51,7 +58,7 @@ pub fn channel(capacity: usize) -> (Sender, BodyStream) {
             queued: 0,
             capacity,
             senders: 1,
-            closed: false,
+            state: State::Open,
             notify: None,
         }),
         encoding: Mutex::new(Encoding::Identity),
@@ -77,7 +84,8 @@ pub struct BodyStream {
 }
 
 /// [`Sender::send`] failed: the client has gone, was too slow to keep up,
-/// or the server shut down. Nothing more will reach it.
+/// the server shut down, or the stream was [aborted](Sender::abort).
+/// Nothing more will reach the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Closed;
 
@@ -105,7 +113,8 @@ enum Encoding {
     /// Chunks go out as sent.
     Identity,
     Encoded(Box<dyn ChunkEncoder>),
-    /// The encoder's last bytes are queued, or it failed: nothing may follow.
+    /// The encoder's last bytes are queued, or it failed, or the stream was
+    /// aborted: nothing may follow.
     Finished,
 }
 
@@ -114,9 +123,21 @@ struct Inner {
     queued: usize,
     capacity: usize,
     senders: usize,
-    closed: bool,
+    state: State,
     /// Set once the connection writes the stream: wakes its event loop.
     notify: Option<Box<dyn Fn() + Send + Sync>>,
+}
+
+/// Whether a stream takes sends, and if not, how its body ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Open,
+    /// A producer gave up: what is queued goes out, then the body ends
+    /// unfinished.
+    Aborted,
+    /// The client is disconnected (or the connection let go of the stream):
+    /// nothing more goes out.
+    Closed,
 }
 
 impl Shared {
@@ -131,6 +152,19 @@ impl Shared {
         // the state left behind is one of the three variants, all usable.
         self.encoding.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// Ends the body unfinished: later sends fail, and the encoder is
+    /// dropped without its last bytes, so an encoded body does not decode
+    /// as complete either.
+    fn abort(&self) {
+        let mut encoding = self.encoding();
+        *encoding = Encoding::Finished;
+        let mut inner = self.lock();
+        if inner.state == State::Open {
+            inner.state = State::Aborted;
+            inner.wake();
+        }
+    }
 }
 
 impl Inner {
@@ -142,7 +176,7 @@ impl Inner {
 
     /// Queues `chunk` within the capacity; past it, the client is dropped.
     fn push(&mut self, chunk: Bytes) -> Result<(), Closed> {
-        if self.closed {
+        if self.state != State::Open {
             return Err(Closed);
         }
         if chunk.is_empty() {
@@ -173,7 +207,7 @@ impl Inner {
 
     /// Disconnects the client: senders fail from now on.
     fn close(&mut self) {
-        self.closed = true;
+        self.state = State::Closed;
         self.queue.clear();
         self.wake();
     }
@@ -211,7 +245,7 @@ impl Sender {
             Encoding::Encoded(_) if chunk.is_empty() => chunk,
             Encoding::Encoded(encoder) => {
                 // No work for a client that has gone.
-                if self.shared.lock().closed {
+                if self.shared.lock().state != State::Open {
                     *encoding = Encoding::Finished;
                     return Err(Closed);
                 }
@@ -231,7 +265,47 @@ impl Sender {
 
     /// Whether sends fail from now on.
     pub fn is_closed(&self) -> bool {
-        self.shared.lock().closed
+        self.shared.lock().state != State::Open
+    }
+
+    /// Ends the body without completing it, for every clone of this
+    /// sender: the body is broken, and the client must not take what it
+    /// got for the whole. What was queued before still goes out, then the
+    /// connection ends without the end of the body (no last chunk, no
+    /// encoder's last bytes; for an HTTP/1.0 client, a reset). Sends on
+    /// the other clones fail with [`Closed`] from now on.
+    ///
+    /// Dropping a sender while its thread panics does the same.
+    ///
+    /// ```
+    /// use std::io;
+    /// use std::thread;
+    /// use pool_server::{stream, Response};
+    ///
+    /// /// Rows from a query that can fail half way.
+    /// fn rows() -> impl Iterator<Item = io::Result<String>> {
+    ///     ["a,1\n", "b,2\n"].into_iter().map(|row| Ok(row.to_owned()))
+    /// }
+    ///
+    /// fn export() -> Response {
+    ///     let (sender, body) = stream::channel(64 * 1024);
+    ///     thread::spawn(move || {
+    ///         for row in rows() {
+    ///             let Ok(row) = row else {
+    ///                 // Half an export must not pass for all of it.
+    ///                 return sender.abort();
+    ///             };
+    ///             if sender.send(row).is_err() {
+    ///                 return; // the client has gone
+    ///             }
+    ///         }
+    ///     }); // dropping the last sender completes the body
+    ///     Response::from_stream(body)
+    /// }
+    /// # drop(export());
+    /// ```
+    pub fn abort(self) {
+        self.shared.abort();
     }
 }
 
@@ -246,6 +320,11 @@ impl Clone for Sender {
 
 impl Drop for Sender {
     fn drop(&mut self) {
+        // A producer that panics leaves its body unfinished, whatever the
+        // other senders do.
+        if std::thread::panicking() {
+            self.shared.abort();
+        }
         let mut encoding = self.shared.encoding();
         let mut inner = self.shared.lock();
         inner.senders -= 1;
@@ -298,7 +377,7 @@ impl BodyStream {
             Encoding::Encoded(encoder) => match encoder.encode(bytes) {
                 Ok(encoded) => {
                     let mut inner = self.shared.lock();
-                    if !inner.closed {
+                    if inner.state == State::Open {
                         inner.push_anyway(encoded);
                     }
                 }
@@ -313,7 +392,8 @@ impl BodyStream {
     }
 
     /// Sends everything from now on through `encoder`, what is queued
-    /// already included; ends the encoding at once if every sender has gone.
+    /// already included; ends the encoding at once if every sender has
+    /// gone, unless the stream was aborted.
     ///
     /// # Errors
     /// When encoding what is queued fails; the stream is then unchanged.
@@ -327,9 +407,15 @@ impl BodyStream {
             inner.queued = 0;
             inner.push_anyway(encoded);
         }
-        *encoding = Encoding::Encoded(encoder);
-        if inner.senders == 0 {
-            encoding.finish(&mut inner);
+        match inner.state {
+            // The encoder goes without its last bytes: the body is broken.
+            State::Aborted => *encoding = Encoding::Finished,
+            _ => {
+                *encoding = Encoding::Encoded(encoder);
+                if inner.senders == 0 {
+                    encoding.finish(&mut inner);
+                }
+            }
         }
         Ok(())
     }
@@ -360,7 +446,7 @@ impl BodyStream {
         frame: fn(&mut Vec<u8>, &[u8]),
     ) -> Pulled {
         let mut inner = self.shared.lock();
-        if inner.closed {
+        if inner.state == State::Closed {
             return Pulled::Overflowed;
         }
         while out.len() < window {
@@ -370,10 +456,11 @@ impl BodyStream {
             inner.queued -= chunk.len();
             frame(out, &chunk);
         }
-        match (inner.queue.is_empty(), inner.senders) {
-            (true, 0) => Pulled::Finished,
-            (true, _) => Pulled::Empty,
-            (false, _) => Pulled::More,
+        match (inner.queue.is_empty(), inner.state, inner.senders) {
+            (false, _, _) => Pulled::More,
+            (true, State::Aborted, _) => Pulled::Aborted,
+            (true, _, 0) => Pulled::Finished,
+            (true, _, _) => Pulled::Empty,
         }
     }
 }
@@ -382,7 +469,7 @@ impl Drop for BodyStream {
     /// The connection is done with the stream: senders fail from now on.
     fn drop(&mut self) {
         let mut inner = self.shared.lock();
-        inner.closed = true;
+        inner.state = State::Closed;
         inner.queue.clear();
         inner.notify = None;
     }
@@ -397,13 +484,15 @@ pub(crate) enum Pulled {
     Empty,
     /// Nothing is queued and every sender is gone: the body is complete.
     Finished,
+    /// Nothing is queued and a producer aborted: end the body unfinished.
+    Aborted,
     /// The queue overflowed: disconnect the client.
     Overflowed,
 }
 
 impl fmt::Display for Closed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the stream is closed: its client has gone or fell behind")
+        f.write_str("the stream is closed: its client has gone or fell behind, or it was aborted")
     }
 }
 
@@ -423,7 +512,7 @@ impl fmt::Debug for BodyStream {
         f.debug_struct("BodyStream")
             .field("queued", &inner.queued)
             .field("capacity", &inner.capacity)
-            .field("closed", &inner.closed)
+            .field("state", &inner.state)
             .finish_non_exhaustive()
     }
 }
@@ -535,6 +624,59 @@ mod tests {
         let mut out = Vec::new();
         assert_eq!(stream.pull(&mut out, 1024, plain), Pulled::Empty);
         assert_eq!(out, b"[x]$");
+    }
+
+    #[test]
+    fn an_abort_sends_what_was_queued_then_ends_the_body_unfinished() {
+        let (sender, stream) = channel(100);
+        let other = sender.clone();
+        sender.send("abc").unwrap();
+        other.abort();
+        assert_eq!(sender.send("d"), Err(Closed));
+        assert!(sender.is_closed());
+        let mut out = Vec::new();
+        assert_eq!(stream.pull(&mut out, 1024, chunked), Pulled::Aborted);
+        assert_eq!(out, b"3\r\nabc\r\n");
+        // The last sender's drop does not complete it after all.
+        drop(sender);
+        assert_eq!(stream.pull(&mut out, 1024, chunked), Pulled::Aborted);
+    }
+
+    #[test]
+    fn a_sender_dropped_while_its_thread_panics_aborts_the_stream() {
+        let (sender, stream) = channel(100);
+        let producer = sender.clone();
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            producer.send("half").unwrap();
+            panic!("a producer fails on purpose");
+        }));
+        assert!(panicked.is_err());
+        assert_eq!(sender.send("more"), Err(Closed), "another sender remains");
+        let mut out = Vec::new();
+        assert_eq!(stream.pull(&mut out, 1024, plain), Pulled::Aborted);
+        assert_eq!(out, b"half");
+    }
+
+    #[test]
+    fn an_aborted_encoded_stream_gets_no_last_bytes() {
+        let (sender, stream) = channel(100);
+        stream.encode_with(Box::new(Brackets)).unwrap();
+        sender.send("a").unwrap();
+        sender.abort();
+        stream.finish_encoding();
+        let mut out = Vec::new();
+        assert_eq!(stream.pull(&mut out, 1024, plain), Pulled::Aborted);
+        assert_eq!(out, b"[a]");
+
+        // Aborted before the encoder came: what was queued is encoded, the
+        // end is not.
+        let (sender, stream) = channel(100);
+        sender.send("x").unwrap();
+        sender.abort();
+        stream.encode_with(Box::new(Brackets)).unwrap();
+        out.clear();
+        assert_eq!(stream.pull(&mut out, 1024, plain), Pulled::Aborted);
+        assert_eq!(out, b"[x]");
     }
 
     #[test]

@@ -33,9 +33,13 @@ pub(crate) enum Step {
     /// The body is complete; `close` when the connection cannot go on (a
     /// body that ends with the connection, or a length the source broke).
     Done { close: bool },
-    /// The source failed: end the connection without completing the body,
-    /// so the client sees a truncated one.
+    /// The source failed, or a stream's producer aborted: send what is
+    /// buffered, then end the connection without completing the body, so
+    /// the client sees a truncated one.
     Failed,
+    /// A stream's client fell behind its queue, so it is not reading: drop
+    /// the connection now.
+    FellBehind,
 }
 
 pub(crate) struct Outgoing {
@@ -94,6 +98,10 @@ impl Outgoing {
         std::mem::take(&mut self.file_bytes)
     }
 
+    pub(crate) fn framing(&self) -> Framing {
+        self.framing
+    }
+
     pub(crate) fn stream(&self) -> Option<&BodyStream> {
         match &self.source {
             Source::Stream(stream) => Some(stream),
@@ -137,9 +145,13 @@ impl Outgoing {
                     Pulled::Empty if out.len() > before => Step::Progress,
                     Pulled::Empty => Step::Waiting,
                     Pulled::Finished => self.end(out),
+                    Pulled::Aborted => {
+                        log::debug!("a stream's producer aborted it; ending its body unfinished");
+                        Step::Failed
+                    }
                     Pulled::Overflowed => {
                         log::debug!("a stream's client fell behind its queue; disconnecting it");
-                        Step::Failed
+                        Step::FellBehind
                     }
                 }
             }
@@ -158,8 +170,10 @@ impl Outgoing {
             // an encoded stream's last bytes, without which it would not
             // decode.
             stream.finish_encoding();
-            if stream.pull(out, usize::MAX, frame_for(self.framing)) == Pulled::Overflowed {
-                return Step::Failed;
+            match stream.pull(out, usize::MAX, frame_for(self.framing)) {
+                Pulled::Aborted => return Step::Failed,
+                Pulled::Overflowed => return Step::FellBehind,
+                Pulled::More | Pulled::Empty | Pulled::Finished => {}
             }
         }
         match self.framing {

@@ -159,7 +159,9 @@ impl TestRequest<'_> {
     }
 
     /// Runs the request through the application and reads the whole
-    /// response body (a stream's, until its last sender is dropped).
+    /// response body (a stream's, until its last sender is dropped). A body
+    /// that breaks off (a reader that fails, an aborted stream) is what
+    /// came before the break, and an error is logged.
     ///
     /// # Panics
     /// When the target does not start with `/` (or is not `*`).
@@ -249,6 +251,10 @@ fn read_stream(stream: &BodyStream) -> Bytes {
         }) {
             Pulled::More => {}
             Pulled::Finished | Pulled::Overflowed => return out.into(),
+            Pulled::Aborted => {
+                log::error!("a response stream was aborted: its body is cut short");
+                return out.into();
+            }
             Pulled::Empty => {
                 let (flag, changed) = &*news;
                 let mut flag = flag.lock().unwrap_or_else(|e| e.into_inner());

@@ -4,7 +4,7 @@
 
 use std::mem;
 
-use super::{Conn, Exchange, LoopCx, Reading, MAX_PIPELINE};
+use super::{Conn, Exchange, LoopCx, Reading, MAX_BLANK, MAX_PIPELINE};
 use crate::protocol::body::{BodyDecoder, BodyKind};
 use crate::protocol::error::RequestError;
 use crate::protocol::parse::{find_head_end, head_too_large, parse_head};
@@ -43,23 +43,37 @@ impl Conn {
         let (limits, now) = (cx.limits, cx.now);
         match &mut self.reading {
             Reading::Done => (0, false),
+            Reading::Idle if input.is_empty() => (0, false),
             Reading::Idle => {
-                // RFC 9112 §2.2: ignore empty lines before a request line.
-                let blank = input
-                    .iter()
-                    .take_while(|&&b| b == b'\r' || b == b'\n')
-                    .count();
-                if blank == input.len() {
-                    return (blank, false);
-                }
+                // The header clock starts at the first byte, an empty line
+                // included: a client dripping empty lines before its head
+                // gets no more time than one dripping the head.
                 self.fresh = false;
                 self.reading = Reading::Head {
                     started: now,
                     scanned: 0,
+                    blank: 0,
                 };
-                (blank, true)
+                (0, true)
             }
-            Reading::Head { scanned, .. } => {
+            Reading::Head { scanned, blank, .. } => {
+                // RFC 9112 §2.2: ignore empty lines before a request line.
+                // Nothing is taken from a head until it is whole, so a CR
+                // or LF first in the input can only be one of those.
+                let skipped = input
+                    .iter()
+                    .take_while(|&&b| b == b'\r' || b == b'\n')
+                    .count();
+                if skipped > 0 {
+                    *blank += skipped;
+                    if *blank > MAX_BLANK {
+                        self.refuse(RequestError::Malformed(
+                            "too many empty lines before the request line",
+                        ));
+                        return (0, false);
+                    }
+                    return (skipped, skipped < input.len());
+                }
                 let Some(end) = find_head_end(input, scanned.saturating_sub(3)) else {
                     *scanned = input.len();
                     if input.len() > limits.max_head_size {

@@ -37,6 +37,10 @@ const LINGER_BYTES: usize = 256 * 1024;
 /// Buffers larger than this are released when a connection goes idle, so an
 /// idle connection costs a few hundred bytes whatever it carried before.
 const KEEP_BUFFER: usize = 16 * 1024;
+/// Bytes of empty lines (CR and LF) skipped before a request line, ten
+/// CRLFs as Apache allows; more are refused. RFC 9112 §2.2 asks servers to
+/// ignore at least one, which some clients send after a POST body.
+const MAX_BLANK: usize = 20;
 
 mod buffers;
 mod framing;
@@ -87,6 +91,9 @@ pub(crate) struct Conn {
     peer_closed: bool,
     /// A write failed: the connection is dead.
     broken: bool,
+    /// A body framed by the close broke off: the connection ends with a
+    /// reset, and never a FIN, which would say the body was complete.
+    reset: bool,
     /// No request has begun on this connection yet.
     fresh: bool,
     /// Counts for the server's metrics, taken by the loop.
@@ -97,8 +104,14 @@ pub(crate) struct Conn {
 enum Reading {
     /// Between requests: nothing of the next one has arrived.
     Idle,
-    /// Part of a head has arrived.
-    Head { started: Instant, scanned: usize },
+    /// Part of a head has arrived, or empty lines before one: the header
+    /// clock runs from the first byte either way.
+    Head {
+        started: Instant,
+        scanned: usize,
+        /// Bytes of empty lines skipped before the request line.
+        blank: usize,
+    },
     /// The head is parsed; the body is arriving.
     Body {
         request: Box<Request>,
@@ -215,6 +228,7 @@ impl Conn {
             read_closed: false,
             peer_closed: false,
             broken: false,
+            reset: false,
             fresh: true,
             tally: Tally::default(),
         }
@@ -559,10 +573,11 @@ impl Conn {
 
     /// Closing with unread input makes the kernel send a reset, which can
     /// destroy the response before the client reads it; in that case shut
-    /// down our side and discard input for a while first.
+    /// down our side and discard input for a while first. A connection that
+    /// ends with a reset anyway closes at once.
     fn close_or_linger(&mut self, now: Instant) -> Next {
         let unread = !self.read_buf.is_empty() || self.maybe_readable || self.refused;
-        if self.peer_closed || !unread {
+        if self.peer_closed || !unread || self.reset {
             return Next::Close;
         }
         if self.stream.shutdown(Shutdown::Write).is_err() {

@@ -1,9 +1,10 @@
 //! Sending a response whose body is not in memory: encoding its head,
 //! then moving its body a window at a time, on a worker or in the loop.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use http::{Method, StatusCode, Version};
+use rustix::net::sockopt;
 
 use super::{Conn, LoopCx, Next, WorkerCx};
 use crate::protocol::encode::{self, Framing, Persist};
@@ -107,7 +108,7 @@ impl Conn {
                 return Pumped::Yield;
             }
             windows -= 1;
-            let is_stream = outgoing.stream().is_some();
+            let framing = outgoing.framing();
             let step = outgoing.step(
                 &mut self.write_buf,
                 &mut self.stream,
@@ -129,13 +130,10 @@ impl Conn {
                         self.stop_reading();
                     }
                 }
-                Step::Failed => {
-                    // A stream's client that fell behind is not reading:
-                    // drop it at once. Otherwise send what is buffered, then
-                    // close without the end of the body.
-                    self.broken = is_stream;
-                    self.outgoing = None;
-                    self.stop_reading();
+                Step::Failed => self.end_unfinished(framing),
+                Step::FellBehind => {
+                    self.end_unfinished(framing);
+                    self.broken = true;
                 }
             }
         }
@@ -144,9 +142,31 @@ impl Conn {
     /// Ends the body in progress where it stands, as its framing says.
     pub(super) fn end_body(&mut self) {
         if let Some(mut outgoing) = self.outgoing.take() {
-            let step = outgoing.end(&mut self.write_buf);
-            if step != (Step::Done { close: false }) {
-                self.stop_reading();
+            match outgoing.end(&mut self.write_buf) {
+                Step::Done { close: false } => {}
+                Step::Failed => self.end_unfinished(outgoing.framing()),
+                Step::FellBehind => {
+                    self.end_unfinished(outgoing.framing());
+                    self.broken = true;
+                }
+                _ => self.stop_reading(),
+            }
+        }
+    }
+
+    /// The body in progress broke off: what is buffered goes out, then the
+    /// connection ends without the end of the body. A chunked or sized body
+    /// shows the cut by that; one framed by the close (RFC 9112 §6.3 rule 8)
+    /// would look complete after a FIN, so its connection ends with a reset
+    /// instead. The reset may discard bytes still in the kernel's send
+    /// buffer: the body is broken anyway.
+    fn end_unfinished(&mut self, framing: Framing) {
+        self.outgoing = None;
+        self.stop_reading();
+        if framing == Framing::UntilClose {
+            self.reset = true;
+            if let Err(err) = sockopt::set_socket_linger(&self.stream, Some(Duration::ZERO)) {
+                log::debug!("cannot set SO_LINGER to end a broken body with a reset: {err}");
             }
         }
     }
