@@ -136,7 +136,18 @@ pub struct Next<'a> {
     endpoint: &'a dyn Fn(&mut Request) -> Response,
 }
 
-impl Next<'_> {
+impl<'a> Next<'a> {
+    /// The chain of `layers`, then `endpoint`.
+    pub(crate) fn new(
+        layers: &'a [Arc<dyn Middleware>],
+        endpoint: &'a dyn Fn(&mut Request) -> Response,
+    ) -> Next<'a> {
+        Next {
+            rest: layers,
+            endpoint,
+        }
+    }
+
     /// Runs the rest of the chain on `req` and returns its response.
     pub fn run(self, req: &mut Request) -> Response {
         match self.rest.split_first() {
@@ -158,21 +169,6 @@ impl fmt::Debug for Next<'_> {
             .field("middleware_left", &self.rest.len())
             .finish_non_exhaustive()
     }
-}
-
-/// `endpoint` inside `layers`, the first outermost. Without layers it is
-/// returned as it is: a server with no middleware pays nothing for it.
-pub(crate) fn wrap(endpoint: Box<Handler>, layers: Vec<Arc<dyn Middleware>>) -> Box<Handler> {
-    if layers.is_empty() {
-        return endpoint;
-    }
-    Box::new(move |req: &mut Request| {
-        Next {
-            rest: &layers,
-            endpoint: &*endpoint,
-        }
-        .run(req)
-    })
 }
 
 /// Answers `req` with `endpoint` inside a scope's `layers`, which see its

@@ -7,11 +7,13 @@ pub mod access_log;
 pub mod compression;
 pub(crate) mod error_body;
 pub(crate) mod extract;
+pub(crate) mod guard;
 pub mod files;
 pub(crate) mod into_response;
 pub mod middleware;
 pub(crate) mod params;
 pub(crate) mod router;
+pub(crate) mod service;
 pub mod sse;
 
 use crate::{Request, Response};

@@ -124,7 +124,7 @@ pub(crate) fn parse_head(
         framing.see(&name, h.value)?;
         headers.append(name, value);
     }
-    let body = framing.body(version, limits)?;
+    let body = framing.body(version)?;
     let keep_alive = match version {
         Version::HTTP_11 => !framing.close,
         _ => framing.keep_alive && !framing.close,
@@ -340,7 +340,7 @@ impl Framing {
 
     /// RFC 9112 §6.1 and §6.3: how the body is delimited, refusing every
     /// ambiguous combination rather than guessing (request smuggling).
-    fn body(&self, version: Version, limits: &Limits) -> Result<BodyKind, RequestError> {
+    fn body(&self, version: Version) -> Result<BodyKind, RequestError> {
         if self.te_fields > 0 {
             // A field with no coding must not be skipped: a proxy in front may
             // honour it (or the Content-Length beside it) and frame the same
@@ -370,9 +370,10 @@ impl Framing {
             }
             return Ok(BodyKind::Chunked);
         }
+        // The length is checked against the limit of the route, once the
+        // connection knows it.
         match self.content_length {
             None | Some(0) => Ok(BodyKind::Empty),
-            Some(n) if n > limits.max_body_size as u64 => Err(RequestError::BodyTooLarge),
             Some(n) => Ok(BodyKind::Length(n)),
         }
     }
@@ -536,7 +537,7 @@ mod tests {
             ("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n", 400),
             ("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: +5\r\n\r\n", 400),
             ("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999999999999999\r\n\r\n", 400),
-            ("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3000000\r\n\r\n", 413),
+            ("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3000000\r\n\r\n", 200),
             ("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n", 200),
             ("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: Chunked\r\n\r\n", 200),
             ("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n", 400),

@@ -17,9 +17,8 @@ use rustix::net::{sockopt, AddressFamily, SocketFlags, SocketType};
 use super::event_loop::EventLoop;
 use super::handoff::Shared;
 use super::pool::ThreadPool;
-use crate::application::Handler;
+use crate::application::service::Service;
 use crate::config::Limits;
-use crate::protocol::forwarded::TrustedProxies;
 use crate::Error;
 
 /// Listen backlog of each listener; the kernel caps it at `somaxconn`.
@@ -36,11 +35,10 @@ impl Engine {
         listeners: Vec<TcpListener>,
         workers: usize,
         limits: Limits,
-        handler: Box<Handler>,
-        proxies: TrustedProxies,
+        service: Service,
     ) -> Result<(Engine, Arc<Shared>), Error> {
         let pool = ThreadPool::with_capacity(workers, limits.queue_capacity)?;
-        let (loops, shared) = EventLoop::new_set(listeners, &pool, limits, handler, proxies)?;
+        let (loops, shared) = EventLoop::new_set(listeners, &pool, limits, service)?;
         let engine = Engine {
             loops,
             pool,

@@ -27,9 +27,8 @@ use super::handoff::{Back, Dispatched, Link, Shared, AWAY_GROUPS};
 use super::metrics::{ConnState, Metrics};
 use super::pool::{Submitter, ThreadPool};
 use super::signals::ShutdownSignals;
-use crate::application::Handler;
+use crate::application::service::Service;
 use crate::config::Limits;
-use crate::protocol::forwarded::TrustedProxies;
 use crate::request::BodyMemory;
 use crate::Error;
 
@@ -96,8 +95,7 @@ impl EventLoop {
         listeners: Vec<StdListener>,
         pool: &ThreadPool,
         limits: Limits,
-        handler: Box<Handler>,
-        proxies: TrustedProxies,
+        service: Service,
     ) -> Result<(Vec<EventLoop>, Arc<Shared>), Error> {
         let mut parts = Vec::with_capacity(listeners.len());
         let mut links = Vec::with_capacity(listeners.len());
@@ -124,8 +122,7 @@ impl EventLoop {
         }
         let metrics = Metrics::new(pool.size(), limits.queue_capacity, links.len());
         let shared = Arc::new(Shared {
-            handler,
-            proxies,
+            service,
             body_memory: BodyMemory::new(limits.body_memory_limit),
             limits,
             draining: AtomicBool::new(false),
@@ -445,6 +442,7 @@ impl EventLoop {
             return;
         };
         let mut cx = LoopCx {
+            service: &self.shared.service,
             limits: &self.shared.limits,
             memory: &self.shared.body_memory,
             scratch: &mut self.scratch,

@@ -12,15 +12,13 @@ use mio::Waker;
 
 use super::conn::{Conn, Served, WorkerCx};
 use super::metrics::Metrics;
-use crate::application::Handler;
+use crate::application::service::Service;
 use crate::config::Limits;
-use crate::protocol::forwarded::TrustedProxies;
 use crate::request::BodyMemory;
 
 /// What the loops share with workers and with the [`ServerHandle`](crate::ServerHandle).
 pub(crate) struct Shared {
-    pub(crate) handler: Box<Handler>,
-    pub(super) proxies: TrustedProxies,
+    pub(crate) service: Service,
     pub(super) limits: Limits,
     /// Set once shutdown begins: responses then close their connections.
     pub(super) draining: AtomicBool,
@@ -185,8 +183,8 @@ impl Dispatched {
                 Box::new(move || shared.loops[home].wake_conn(key))
             };
             let cx = WorkerCx {
-                handler: &*shared.handler,
-                proxies: &shared.proxies,
+                service: &shared.service,
+                limits: &shared.limits,
                 refusal_bodies: &shared.limits.refusal_bodies,
                 draining: &shared.draining,
                 write_window: shared.limits.write_window,

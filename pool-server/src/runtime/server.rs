@@ -13,7 +13,10 @@ use crate::application::error_body::{render_errors, Renderer};
 use crate::application::extract::States;
 use crate::application::files::{Mount, ServeDir};
 use crate::application::middleware::{self, Middleware};
-use crate::application::router::{Route, Router, Routes, Scope, Table};
+use crate::application::guard::{self, GuardFn};
+use crate::application::into_response::IntoResponse;
+use crate::application::router::{Listed, Router, Routes, Scope, Table};
+use crate::application::service::Service;
 use crate::application::Handler;
 use crate::config::Limits;
 use crate::protocol::forwarded::{ProxyHeader, TrustedProxies};
@@ -50,7 +53,8 @@ pub struct Builder {
     loops: Option<usize>,
     limits: Limits,
     handler: Option<Box<Handler>>,
-    routes: Vec<Route>,
+    routes: Vec<Listed>,
+    guards: Vec<Arc<GuardFn>>,
     /// `serve_dir` prefixes and directories, checked at `build`.
     mounts: Vec<(String, ServeDir)>,
     states: States,
@@ -74,6 +78,7 @@ impl Server {
             limits: Limits::default(),
             handler: None,
             routes: Vec::new(),
+            guards: Vec::new(),
             mounts: Vec::new(),
             states: States::default(),
             signals: true,
@@ -199,6 +204,35 @@ impl Builder {
     /// requests.
     pub fn wrap(mut self, middleware: impl Middleware) -> Builder {
         self.layers.push(Arc::new(middleware));
+        self
+    }
+
+    /// Checks the head of every request before its body is read (method,
+    /// path, headers, [client address](Request::client_addr),
+    /// [matched route](Request::matched_path)), on a worker: `Ok(())` lets
+    /// it on (with values for the handler in its
+    /// [extensions](Request::extensions_mut)), `Err` refuses it with that
+    /// answer, and then its body is never read and no `100 Continue` is
+    /// sent. Guards run in the order added, before a [`Scope`]'s; see
+    /// [`guard`](crate::guard) for the whole story.
+    ///
+    /// ```
+    /// use pool_server::{Request, Server, StatusCode};
+    ///
+    /// let builder = Server::builder().guard(|req: &mut Request| {
+    ///     match req.header("x-api-key") {
+    ///         Some("secret") => Ok(()),
+    ///         _ => Err((StatusCode::UNAUTHORIZED, "an API key, please")),
+    ///     }
+    /// });
+    /// # drop(builder);
+    /// ```
+    pub fn guard<F, R>(mut self, guard: F) -> Builder
+    where
+        F: Fn(&mut Request) -> Result<(), R> + Send + Sync + 'static,
+        R: IntoResponse,
+    {
+        self.guards.push(guard::boxed(guard));
         self
     }
 
@@ -553,8 +587,7 @@ impl Builder {
             return Err(Error::config(why.clone()));
         }
         let App {
-            handler,
-            proxies,
+            service,
             limits,
             addrs,
             signals,
@@ -562,7 +595,7 @@ impl Builder {
         let addrs = addrs.map_err(Error::bind)?;
         let listeners = engine::bind(&addrs, loops).map_err(Error::bind)?;
         let local_addr = listeners[0].local_addr().map_err(Error::bind)?;
-        let (engine, shared) = Engine::new(listeners, workers, limits, handler, proxies)?;
+        let (engine, shared) = Engine::new(listeners, workers, limits, service)?;
         Ok(Server {
             engine,
             shared,
@@ -585,7 +618,6 @@ impl Builder {
             && self.states.is_empty()
             && mounts.is_empty();
         let renderer = self.error_body.take().map(Arc::from);
-        let layers_empty = self.layers.is_empty();
         let router = if plain {
             None
         } else {
@@ -598,7 +630,7 @@ impl Builder {
                 renderer: renderer.clone(),
             })?))
         };
-        let endpoint: Box<Handler> = match &router {
+        let mut endpoint: Box<Handler> = match &router {
             Some(router) => {
                 let router = Arc::clone(router);
                 Box::new(move |request: &mut Request| router.dispatch(request))
@@ -607,29 +639,23 @@ impl Builder {
                 Box::new(|_: &mut Request| Response::from(http::StatusCode::NOT_FOUND))
             }),
         };
+        if !self.layers.is_empty() || renderer.is_some() {
+            // Middleware and the error renderer see a panic as its 500.
+            endpoint = render_errors(middleware::catch_panics(endpoint), renderer);
+        }
         let proxies = self
             .proxies
             .iter()
             .map(|text| text.parse().map_err(Error::config))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(App {
-            proxies: TrustedProxies::new(proxies, self.proxy_header),
-            handler: if self.layers.is_empty() && renderer.is_none() {
-                endpoint
-            } else {
-                let endpoint = render_errors(middleware::catch_panics(endpoint), renderer);
-                let layered = middleware::wrap(endpoint, self.layers);
-                match router {
-                    // Middleware sees which route will answer: routed once
-                    // for it, once more to answer (a few hundred
-                    // instructions, only when there is middleware).
-                    Some(router) if !layers_empty => Box::new(move |request: &mut Request| {
-                        router.mark_route(request);
-                        layered(request)
-                    }),
-                    _ => layered,
-                }
-            },
+            service: Service::new(
+                TrustedProxies::new(proxies, self.proxy_header),
+                router,
+                self.guards,
+                self.layers,
+                endpoint,
+            ),
             limits: self.limits,
             addrs: self.addrs,
             signals: self.signals,
@@ -653,8 +679,7 @@ fn default_loops() -> usize {
 
 /// What [`Builder::into_app`] makes of the settings.
 pub(crate) struct App {
-    pub(crate) handler: Box<Handler>,
-    pub(crate) proxies: TrustedProxies,
+    pub(crate) service: Service,
     pub(crate) limits: Limits,
     addrs: Result<Vec<SocketAddr>, std::io::Error>,
     signals: bool,

@@ -18,10 +18,14 @@
 //! assert_eq!(client.get("/users/x").send().status(), StatusCode::BAD_REQUEST);
 //! ```
 //!
-//! What it does not show is the wire: framing, `Date`, keep-alive, limits
-//! and timeouts are the event loop's. Test those with
-//! [`Server::spawn`](crate::Server::spawn) on `127.0.0.1:0` and a real
-//! client.
+//! What the head decides comes first, as on the wire: a body over the
+//! route's limit (or the server's [`max_body_size`](crate::Builder::max_body_size))
+//! is 413 with the server's refusal body, [guards](crate::guard) run
+//! before the body is handed over, and a body nothing would read (a 404,
+//! a 405) is dropped. What it does not show is the rest of the wire:
+//! framing, `Date`, keep-alive, timeouts and the other refusals are the
+//! event loop's. Test those with [`Server::spawn`](crate::Server::spawn) on
+//! `127.0.0.1:0` and a real client.
 
 use std::fmt;
 use std::io::Read;
@@ -32,11 +36,13 @@ use std::sync::{Arc, Condvar, Mutex};
 
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH};
-use http::{Method, StatusCode, Version};
+use http::{Method, StatusCode};
 
-use crate::application::{middleware, Handler};
+use crate::application::middleware;
+use crate::application::service::Service;
+use crate::config::Limits;
 use crate::protocol::encode;
-use crate::protocol::forwarded::TrustedProxies;
+use crate::protocol::error::RequestError;
 use crate::request::{Body as RequestBody, MemoryCharge};
 use crate::response::Body;
 use crate::stream::{BodyStream, Pulled};
@@ -45,8 +51,8 @@ use crate::{Builder, Error, Request, Response};
 /// Sends requests through an application built from a [`Builder`], in this
 /// thread. The builder's address, workers and limits play no part.
 pub struct TestClient {
-    handler: Box<Handler>,
-    proxies: TrustedProxies,
+    service: Service,
+    limits: Limits,
 }
 
 impl TestClient {
@@ -58,8 +64,8 @@ impl TestClient {
     pub fn new(builder: Builder) -> Result<TestClient, Error> {
         let app = builder.into_app()?;
         Ok(TestClient {
-            handler: app.handler,
-            proxies: app.proxies,
+            service: app.service,
+            limits: app.limits,
         })
     }
 
@@ -174,25 +180,36 @@ impl TestRequest<'_> {
         if !self.body.is_empty() && !headers.contains_key(CONTENT_LENGTH) {
             headers.insert(CONTENT_LENGTH, HeaderValue::from(self.body.len()));
         }
-        let mut request = Request {
-            method: self.method,
-            query_start: self.target.find('?'),
-            target: self.target.into(),
-            version: Version::HTTP_11,
-            headers,
-            body: RequestBody::Memory {
+        let mut request = Request::blank(self.peer_addr);
+        request.method = self.method;
+        request.query_start = self.target.find('?');
+        request.target = self.target.into();
+        request.headers = headers;
+        let client = self.client;
+        let mut response = panic::catch_unwind(AssertUnwindSafe(|| {
+            if self.body.is_empty() {
+                return client.service.call(&mut request, false);
+            }
+            // As the event loop does with a head before reading its body.
+            let rules = client.service.at_head(&mut request);
+            let limit = rules.body_limit.unwrap_or(client.limits.max_body_size);
+            if !rules.takes_body {
+                return client.service.call(&mut request, false);
+            }
+            if self.body.len() > limit {
+                let bodies = &client.limits.refusal_bodies;
+                return encode::refusal_response(RequestError::BodyTooLarge, bodies);
+            }
+            if let Some(refusal) = client.service.check(&mut request) {
+                return client.service.refused(&mut request, refusal);
+            }
+            request.body = RequestBody::Memory {
                 bytes: self.body.into(),
                 _charge: MemoryCharge::none(),
-            },
-            peer_addr: self.peer_addr,
-            forwarded: None,
-            extensions: http::Extensions::new(),
-            matched_path: None,
-        };
-        self.client.proxies.apply(&mut request);
-        let handler = &self.client.handler;
-        let mut response = panic::catch_unwind(AssertUnwindSafe(|| handler(&mut request)))
-            .unwrap_or_else(|panic| middleware::panicked(&request, &panic));
+            };
+            client.service.call(&mut request, true)
+        }))
+        .unwrap_or_else(|panic| middleware::panicked(&request, &panic));
         if !encode::is_final(response.status()) {
             // As on the wire: an interim status (or no HTTP status at all)
             // from a handler is refused.

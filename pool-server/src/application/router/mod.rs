@@ -14,6 +14,7 @@ use http::{HeaderValue, Method, StatusCode};
 use super::error_body::Renderer;
 use super::extract::{short_type_name, RequestContext, Requirements, States};
 use super::files::Mount;
+use super::guard::{self, GuardFn};
 use super::middleware;
 use super::Handler;
 use crate::{Error, Request, Response};
@@ -140,7 +141,15 @@ impl fmt::Debug for Route {
 /// ```
 #[derive(Clone, Default)]
 pub struct Routes {
-    routes: Vec<Route>,
+    routes: Vec<Listed>,
+}
+
+/// A route as a [`Routes`] table lists it, with the table's settings.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Listed {
+    pub(crate) route: Route,
+    /// [`Routes::max_body_size`].
+    pub(crate) body_limit: Option<usize>,
 }
 
 impl Routes {
@@ -166,14 +175,49 @@ impl Routes {
         self.routes.is_empty()
     }
 
-    pub(crate) fn into_vec(self) -> Vec<Route> {
+    /// The most body these routes take, in bytes, whatever the server's
+    /// [`max_body_size`](crate::Builder::max_body_size) or their scope's
+    /// ([`Scope::max_body_size`]): the most specific setting wins. A
+    /// declared `Content-Length` over it is answered 413 from the head,
+    /// before any of the body is read; a chunked body as soon as it passes
+    /// it. Nothing past the limit is read or spooled.
+    ///
+    /// ```
+    /// use pool_server::{route, routes, Request, Server};
+    ///
+    /// #[route("POST /upload")]
+    /// fn upload(req: &Request) -> String {
+    ///     format!("{} bytes", req.body_len())
+    /// }
+    ///
+    /// #[route("POST /notes")]
+    /// fn note(req: &Request) -> String {
+    ///     format!("{} bytes", req.body_len())
+    /// }
+    ///
+    /// let builder = Server::builder()
+    ///     .max_body_size(64 * 1024) // JSON routes
+    ///     .routes(routes![note])
+    ///     .routes(routes![upload].max_body_size(2 << 30)); // 2 GiB, spooled to disk
+    /// # drop(builder);
+    /// ```
+    pub fn max_body_size(mut self, bytes: usize) -> Routes {
+        for listed in &mut self.routes {
+            listed.body_limit = Some(bytes);
+        }
+        self
+    }
+
+    pub(crate) fn into_vec(self) -> Vec<Listed> {
         self.routes
     }
 }
 
 impl fmt::Debug for Routes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(&self.routes).finish()
+        f.debug_list()
+            .entries(self.routes.iter().map(|listed| &listed.route))
+            .finish()
     }
 }
 
@@ -181,7 +225,13 @@ impl fmt::Debug for Routes {
 #[doc(hidden)]
 pub fn routes(list: &'static [Route]) -> Routes {
     Routes {
-        routes: list.to_vec(),
+        routes: list
+            .iter()
+            .map(|&route| Listed {
+                route,
+                body_limit: None,
+            })
+            .collect(),
     }
 }
 
@@ -303,6 +353,8 @@ pub(crate) struct Entry {
     scope: Option<usize>,
     /// The prefix of its scope as written, for messages.
     scope_prefix: Option<Box<str>>,
+    /// The most body it takes, when not the server's limit.
+    body_limit: Option<usize>,
 }
 
 impl Entry {
@@ -318,7 +370,8 @@ impl Entry {
         (!self.path.is_empty()).then(|| Arc::clone(&self.path))
     }
 
-    fn new(route: Route, scope: Option<(usize, &FlatScope)>) -> Entry {
+    fn new(listed: Listed, scope: Option<(usize, &FlatScope)>) -> Entry {
+        let route = listed.route;
         let prefix = scope.map_or("", |(_, scope)| scope.prefix.as_str());
         let path = match route.path {
             // A scope's `/` is the prefix itself, as with axum's `nest`.
@@ -331,6 +384,9 @@ impl Entry {
             path: path.into(),
             scope: scope.map(|(index, _)| index),
             scope_prefix: scope.map(|(_, scope)| scope.display().into()),
+            body_limit: listed
+                .body_limit
+                .or_else(|| scope.and_then(|(_, scope)| scope.body_limit)),
         }
     }
 
@@ -362,7 +418,7 @@ impl Entry {
 #[derive(Default)]
 pub(crate) struct Table {
     /// The routes given to `Builder::routes`, fallbacks included.
-    pub(crate) routes: Vec<Route>,
+    pub(crate) routes: Vec<Listed>,
     pub(crate) scopes: Vec<Scope>,
     pub(crate) states: States,
     pub(crate) mounts: Vec<Mount>,
@@ -390,6 +446,28 @@ pub(crate) struct Router {
     /// `Allow` for `OPTIONS *`: every method of every route; `None` without
     /// routes, when `OPTIONS *` goes to the fallback like any request.
     allow_any: Option<HeaderValue>,
+    /// Some scope has guards.
+    scope_guards: bool,
+}
+
+/// What the router decides from a request's head: see [`Router::at_head`].
+pub(crate) struct AtHead<'a> {
+    /// The guards of the scope that answers, after the server-wide ones.
+    pub(crate) guards: &'a [Arc<GuardFn>],
+    pub(crate) body_limit: Option<usize>,
+    pub(crate) takes_body: bool,
+}
+
+/// Who answers a path no route has.
+enum Unrouted<'a, 'p> {
+    /// A `serve_dir` mount, with the path below its prefix.
+    Mount(&'a Mount, &'p str),
+    /// A scope's or the server's `#[fallback]`.
+    Entry(&'a Entry),
+    /// `Builder::handler`.
+    Handler(&'a Handler),
+    /// Nobody: 404.
+    Nothing,
 }
 
 /// The server's own fallback: `Builder::handler` or a `#[fallback]`.
@@ -443,6 +521,7 @@ impl Router {
         }
         let mut scopes = scope::flatten(scopes)?;
         let mut entries: Vec<Entry> = routes.into_iter().map(|r| Entry::new(r, None)).collect();
+        let scope_guards = scopes.iter().any(|scope| !scope.guards.is_empty());
         for (index, scope) in scopes.iter_mut().enumerate() {
             let routes = std::mem::take(&mut scope.routes);
             entries.extend(
@@ -510,6 +589,7 @@ impl Router {
             fallback,
             renderer,
             allow_any: (!all_methods.is_empty()).then(|| tree::allow_value(all_methods.iter())),
+            scope_guards,
         })
     }
 
@@ -543,11 +623,53 @@ impl Router {
     /// [`dispatch`](Self::dispatch).
     pub(crate) fn mark_route(&self, request: &mut Request) {
         let mut params = Params::new();
-        if let Resolution::Route(entry) =
-            self.resolve(request.method(), request.path(), &mut params)
+        if let Resolution::Route(entry) = self.resolve(request.method(), request.path(), &mut params)
         {
             request.matched_path = entry.pattern();
         }
+    }
+
+    /// What the head of `request` decides before its body is read: the
+    /// guards and body limit of what answers it, and whether anything will
+    /// read the body at all (a 405, an `OPTIONS` answer or a 404 will not).
+    /// Names the route on the request.
+    pub(crate) fn at_head(&self, request: &mut Request) -> AtHead<'_> {
+        let target = request.target.clone();
+        let path = target.path(request.query_start);
+        let mut params = Params::new();
+        let (entry, takes_body) = match self.resolve(request.method(), path, &mut params) {
+            Resolution::Route(entry) => {
+                request.matched_path = entry.pattern();
+                (Some(entry), true)
+            }
+            Resolution::NotFound => match self.unrouted(path) {
+                Unrouted::Entry(entry) => (Some(entry), true),
+                Unrouted::Mount(..) | Unrouted::Handler(_) => (None, true),
+                Unrouted::Nothing => (None, false),
+            },
+            Resolution::MethodNotAllowed(_) | Resolution::Options(_) => (None, false),
+        };
+        let scope = entry.and_then(|entry| Some(&self.scopes[entry.scope?]));
+        AtHead {
+            guards: scope.map_or(&[][..], |scope| &scope.guards[..]),
+            body_limit: entry.and_then(|entry| entry.body_limit),
+            takes_body,
+        }
+    }
+
+    /// Whether some scope has guards.
+    pub(crate) fn has_guards(&self) -> bool {
+        self.scope_guards
+    }
+
+    /// Runs the guards of the scope that answers `request`: the first
+    /// refusal, if one refuses.
+    pub(crate) fn check(&self, request: &mut Request) -> Option<Response> {
+        if !self.scope_guards {
+            return None;
+        }
+        let guards = self.at_head(request).guards;
+        guard::run(guards, request)
     }
 
     /// Answers one request.
@@ -592,9 +714,20 @@ impl Router {
         }
     }
 
-    /// A path no route has: the mount or scope fallback with the longest
-    /// prefix that covers it (a mount on a tie), then the server's fallback.
+    /// A path no route has: answered by who [`unrouted`](Self::unrouted) names.
     fn not_found(&self, request: &mut Request, path: &str) -> Response {
+        match self.unrouted(path) {
+            Unrouted::Mount(mount, rest) => mount.respond(request, rest),
+            Unrouted::Entry(entry) => self.call(entry, request, &Params::new()),
+            Unrouted::Handler(handler) => handler(request),
+            Unrouted::Nothing => Response::bare_error(StatusCode::NOT_FOUND, "not found"),
+        }
+    }
+
+    /// Who answers a path no route has: the mount or scope fallback with
+    /// the longest prefix that covers it (a mount on a tie), then the
+    /// server's fallback.
+    fn unrouted<'a, 'p>(&'a self, path: &'p str) -> Unrouted<'a, 'p> {
         let mount = self
             .mounts
             .iter()
@@ -607,13 +740,13 @@ impl Router {
             (Some((mount, rest)), scoped)
                 if scoped.is_none_or(|(len, _)| mount.prefix().len() >= len) =>
             {
-                mount.respond(request, rest)
+                Unrouted::Mount(mount, rest)
             }
-            (_, Some((_, entry))) => self.call(entry, request, &Params::new()),
+            (_, Some((_, entry))) => Unrouted::Entry(entry),
             _ => match &self.fallback {
-                Some(Fallback::Handler(handler)) => handler(request),
-                Some(Fallback::Route(entry)) => self.call(entry, request, &Params::new()),
-                None => Response::bare_error(StatusCode::NOT_FOUND, "not found"),
+                Some(Fallback::Handler(handler)) => Unrouted::Handler(handler),
+                Some(Fallback::Route(entry)) => Unrouted::Entry(entry),
+                None => Unrouted::Nothing,
             },
         }
     }

@@ -6,9 +6,11 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::{Route, Routes};
+use super::{Listed, Routes};
+use crate::application::guard::{self, GuardFn};
+use crate::application::into_response::IntoResponse;
 use crate::application::middleware::Middleware;
-use crate::Error;
+use crate::{Error, Request};
 
 /// Routes under a path prefix, with middleware that runs only for them;
 /// given to [`Builder::scope`](crate::Builder::scope).
@@ -87,8 +89,10 @@ use crate::Error;
 /// enclosing scope's middleware runs around a nested scope's.
 pub struct Scope {
     prefix: String,
-    routes: Vec<Route>,
+    routes: Vec<Listed>,
     layers: Vec<Arc<dyn Middleware>>,
+    guards: Vec<Arc<GuardFn>>,
+    body_limit: Option<usize>,
     scopes: Vec<Scope>,
 }
 
@@ -100,6 +104,8 @@ impl Scope {
             prefix: prefix.to_owned(),
             routes: Vec::new(),
             layers: Vec::new(),
+            guards: Vec::new(),
+            body_limit: None,
             scopes: Vec::new(),
         }
     }
@@ -116,6 +122,41 @@ impl Scope {
     /// The first added is the outermost.
     pub fn wrap(mut self, middleware: impl Middleware) -> Scope {
         self.layers.push(Arc::new(middleware));
+        self
+    }
+
+    /// Checks the head of every request to the scope's routes (and its
+    /// `#[fallback]`) before its body is read, after the server-wide guards
+    /// and an enclosing scope's; see [`guard`](crate::guard). `Err` refuses
+    /// the request with that answer: the body is never read and no
+    /// `100 Continue` is sent.
+    ///
+    /// ```
+    /// use pool_server::{Request, Scope, StatusCode};
+    ///
+    /// let uploads = Scope::new("/uploads").guard(|req: &mut Request| {
+    ///     match req.header("authorization") {
+    ///         Some(_) => Ok(()),
+    ///         None => Err(StatusCode::UNAUTHORIZED),
+    ///     }
+    /// });
+    /// # drop(uploads);
+    /// ```
+    pub fn guard<F, R>(mut self, guard: F) -> Scope
+    where
+        F: Fn(&mut Request) -> Result<(), R> + Send + Sync + 'static,
+        R: IntoResponse,
+    {
+        self.guards.push(guard::boxed(guard));
+        self
+    }
+
+    /// The most body the scope's routes take, in bytes, instead of the
+    /// server's [`max_body_size`](crate::Builder::max_body_size); a nested
+    /// scope's setting, and a route table's own
+    /// ([`Routes::max_body_size`]), win over it.
+    pub fn max_body_size(mut self, bytes: usize) -> Scope {
+        self.body_limit = Some(bytes);
         self
     }
 
@@ -147,8 +188,12 @@ pub(crate) struct FlatScope {
     pub(super) segments: Vec<Box<str>>,
     /// The enclosing scopes' middleware, then this one's.
     pub(crate) layers: Vec<Arc<dyn Middleware>>,
+    /// The enclosing scopes' guards, then this one's.
+    pub(super) guards: Vec<Arc<GuardFn>>,
+    /// This scope's body limit, else the nearest enclosing scope's.
+    pub(super) body_limit: Option<usize>,
     /// Moved out into the tree by `Router::new`.
-    pub(super) routes: Vec<Route>,
+    pub(super) routes: Vec<Listed>,
 }
 
 impl FlatScope {
@@ -178,27 +223,38 @@ impl fmt::Debug for FlatScope {
 pub(super) fn flatten(scopes: Vec<Scope>) -> Result<Vec<FlatScope>, Error> {
     let mut flat = Vec::new();
     for scope in scopes {
-        flatten_into(scope, "", &[], &mut flat)?;
+        flatten_into(scope, &Outer::default(), &mut flat)?;
     }
     Ok(flat)
 }
 
-fn flatten_into(
-    scope: Scope,
-    outer_prefix: &str,
-    outer_layers: &[Arc<dyn Middleware>],
-    flat: &mut Vec<FlatScope>,
-) -> Result<(), Error> {
-    let prefix = format!("{outer_prefix}{}", checked(&scope.prefix)?);
-    let mut layers = outer_layers.to_vec();
-    layers.extend(scope.layers);
+/// What a nested scope takes from the scopes around it.
+#[derive(Default)]
+struct Outer {
+    prefix: String,
+    layers: Vec<Arc<dyn Middleware>>,
+    guards: Vec<Arc<GuardFn>>,
+    body_limit: Option<usize>,
+}
+
+fn flatten_into(scope: Scope, outer: &Outer, flat: &mut Vec<FlatScope>) -> Result<(), Error> {
+    let mut this = Outer {
+        prefix: format!("{}{}", outer.prefix, checked(&scope.prefix)?),
+        layers: outer.layers.clone(),
+        guards: outer.guards.clone(),
+        body_limit: scope.body_limit.or(outer.body_limit),
+    };
+    this.layers.extend(scope.layers);
+    this.guards.extend(scope.guards);
     for inner in scope.scopes {
-        flatten_into(inner, &prefix, &layers, flat)?;
+        flatten_into(inner, &this, flat)?;
     }
     flat.push(FlatScope {
-        segments: prefix.split('/').skip(1).map(Into::into).collect(),
-        prefix,
-        layers,
+        segments: this.prefix.split('/').skip(1).map(Into::into).collect(),
+        prefix: this.prefix,
+        layers: this.layers,
+        guards: this.guards,
+        body_limit: this.body_limit,
         routes: scope.routes,
     });
     Ok(())

@@ -63,7 +63,13 @@ fn build(
     fallback: Option<Box<Handler>>,
 ) -> Result<Router, Error> {
     Router::new(Table {
-        routes,
+        routes: routes
+            .into_iter()
+            .map(|route| Listed {
+                route,
+                body_limit: None,
+            })
+            .collect(),
         states,
         mounts,
         fallback,

@@ -416,15 +416,17 @@ fn declared_length(headers: &HeaderMap) -> Option<Result<u64, String>> {
 
 /// Appends the response to a refused request; the connection closes after it.
 pub(crate) fn refusal(out: &mut Vec<u8>, err: RequestError, bodies: &RefusalBodies) {
-    let res = match bodies.get(err.status()) {
-        Some(res) => res,
-        None => {
-            let mut message = err.to_string();
-            message.push('\n');
-            Response::text(message).with_status(err.status())
-        }
-    };
-    response(out, &res, false, Persist::Close, None);
+    response(out, &refusal_response(err, bodies), false, Persist::Close, None);
+}
+
+/// The answer to a refused request: the body set for its status, else
+/// what went wrong in plain text.
+pub(crate) fn refusal_response(err: RequestError, bodies: &RefusalBodies) -> Response {
+    bodies.get(err.status()).unwrap_or_else(|| {
+        let mut message = err.to_string();
+        message.push('\n');
+        Response::text(message).with_status(err.status())
+    })
 }
 
 /// Appends the 503 the event loop sends when every worker is busy and the

@@ -4,7 +4,10 @@
 
 use std::mem;
 
-use super::{Conn, Exchange, LoopCx, Reading, MAX_BLANK, MAX_PIPELINE};
+use std::time::Instant;
+
+use super::{Conn, Exchange, LoopCx, Reading, Unread, MAX_BLANK, MAX_PIPELINE};
+use crate::config::Limits;
 use crate::protocol::body::{BodyDecoder, BodyKind};
 use crate::protocol::error::RequestError;
 use crate::protocol::parse::{find_head_end, head_too_large, parse_head};
@@ -42,7 +45,7 @@ impl Conn {
     fn frame_one(&mut self, input: &[u8], cx: &mut LoopCx<'_>) -> (usize, bool) {
         let (limits, now) = (cx.limits, cx.now);
         match &mut self.reading {
-            Reading::Done => (0, false),
+            Reading::Done | Reading::Checking => (0, false),
             Reading::Idle if input.is_empty() => (0, false),
             Reading::Idle => {
                 // The header clock starts at the first byte, an empty line
@@ -98,27 +101,46 @@ impl Conn {
                 };
                 let (decoder, expected) = match head.body {
                     BodyKind::Empty => {
-                        self.finish(request, head.keep_alive);
+                        self.finish(request, head.keep_alive, false);
                         return (end, true);
                     }
                     BodyKind::Length(n) => (BodyDecoder::length(n), Some(n)),
                     BodyKind::Chunked => (BodyDecoder::chunked(), None),
                 };
-                let body = match Spool::new(expected, limits) {
-                    Ok(spool) => spool,
-                    Err(err) => {
-                        self.refuse(err);
-                        return (0, false);
-                    }
-                };
-                self.reading = Reading::Body {
-                    request,
-                    keep_alive: head.keep_alive,
+                // The route is known before any of the body is read: its
+                // limit, its guards, whether anything reads the body at all.
+                let rules = cx.service.at_head(&mut request);
+                if !rules.takes_body {
+                    // A 404, 405 or `OPTIONS` answer goes out without the
+                    // body, then the connection closes; what the client
+                    // still sends is discarded for a bounded time.
+                    self.refused = true;
+                    self.finish(request, false, false);
+                    return (end, false);
+                }
+                let max_body = rules.body_limit.unwrap_or(limits.max_body_size) as u64;
+                if expected.is_some_and(|n| n > max_body) {
+                    self.refuse(RequestError::BodyTooLarge);
+                    return (0, false);
+                }
+                let unread = Unread {
                     decoder,
-                    body,
-                    last_progress: now,
+                    expected,
                     continue_due: head.expects_continue,
+                    max_body,
                 };
+                if rules.guarded {
+                    // A worker runs the guards first; the body waits.
+                    self.ready.push(Exchange {
+                        request,
+                        keep_alive: head.keep_alive,
+                        checked: false,
+                        unread: Some(Box::new(unread)),
+                    });
+                    self.reading = Reading::Checking;
+                    return (end, false);
+                }
+                self.start_body(request, head.keep_alive, unread, true, limits, now);
                 (end, true)
             }
             Reading::Body {
@@ -126,15 +148,11 @@ impl Conn {
                 body,
                 last_progress,
                 continue_due,
+                max_body,
                 ..
             } => {
                 let decoded = decoder
-                    .decode(
-                        input,
-                        body.staging(),
-                        limits.max_body_size as u64,
-                        limits.max_head_size,
-                    )
+                    .decode(input, body.staging(), *max_body, limits.max_head_size)
                     .and_then(|decoded| {
                         body.settle(limits, cx.memory)?;
                         Ok(decoded)
@@ -158,6 +176,7 @@ impl Conn {
                     mut request,
                     keep_alive,
                     body,
+                    checked,
                     ..
                 } = mem::replace(&mut self.reading, Reading::Idle)
                 else {
@@ -170,16 +189,46 @@ impl Conn {
                         return (0, false);
                     }
                 }
-                self.finish(request, keep_alive);
+                self.finish(request, keep_alive, checked);
                 (decoded.consumed, true)
             }
         }
     }
 
-    fn finish(&mut self, request: Box<Request>, keep_alive: bool) {
+    /// Begins reading the body of `request` as `unread` says; `checked`
+    /// when its guards ran or it has none.
+    pub(super) fn start_body(
+        &mut self,
+        request: Box<Request>,
+        keep_alive: bool,
+        unread: Unread,
+        checked: bool,
+        limits: &Limits,
+        now: Instant,
+    ) {
+        match Spool::new(unread.expected, limits) {
+            Ok(body) => {
+                self.reading = Reading::Body {
+                    request,
+                    keep_alive,
+                    decoder: unread.decoder,
+                    body,
+                    last_progress: now,
+                    continue_due: unread.continue_due,
+                    max_body: unread.max_body,
+                    checked,
+                }
+            }
+            Err(err) => self.refuse(err),
+        }
+    }
+
+    fn finish(&mut self, request: Box<Request>, keep_alive: bool, checked: bool) {
         self.ready.push(Exchange {
             request,
             keep_alive,
+            checked,
+            unread: None,
         });
         self.reading = if keep_alive {
             Reading::Idle

@@ -16,12 +16,12 @@ use mio::net::TcpStream;
 use super::metrics::{ConnState, Tally};
 use super::outgoing::Outgoing;
 use super::spool::Spool;
-use crate::application::{middleware, Handler};
+use crate::application::middleware;
+use crate::application::service::Service;
 use crate::config::{Limits, RefusalBodies};
 use crate::protocol::body::BodyDecoder;
 use crate::protocol::encode;
 use crate::protocol::error::RequestError;
-use crate::protocol::forwarded::TrustedProxies;
 use crate::request::BodyMemory;
 use crate::{Request, Response};
 
@@ -112,6 +112,9 @@ enum Reading {
         /// Bytes of empty lines skipped before the request line.
         blank: usize,
     },
+    /// A head waits on a worker for its guards; its body is read once they
+    /// pass. The loop never sees this state: the connection is away.
+    Checking,
     /// The head is parsed; the body is arriving.
     Body {
         request: Box<Request>,
@@ -121,6 +124,10 @@ enum Reading {
         last_progress: Instant,
         /// The client waits for `100 Continue`, which is not sent yet.
         continue_due: bool,
+        /// The most body the request may have.
+        max_body: u64,
+        /// Its guards ran (or it has none).
+        checked: bool,
     },
     /// No more requests are read: after `Connection: close`, EOF or a refusal.
     Done,
@@ -132,6 +139,19 @@ enum Reading {
 struct Exchange {
     request: Box<Request>,
     keep_alive: bool,
+    /// Its guards ran already (or it has none).
+    checked: bool,
+    /// Its body, not read yet: the guards run first, then the loop reads it.
+    unread: Option<Box<Unread>>,
+}
+
+/// How to read a body once the guards of its request pass.
+struct Unread {
+    decoder: BodyDecoder,
+    /// The declared length, if any.
+    expected: Option<u64>,
+    continue_due: bool,
+    max_body: u64,
 }
 
 /// A FIFO of exchanges that holds the usual single one inline, so a
@@ -181,8 +201,9 @@ pub(crate) enum Next {
 
 /// What a worker lends [`Conn::serve`].
 pub(crate) struct WorkerCx<'a> {
-    pub(crate) handler: &'a Handler,
-    pub(crate) proxies: &'a TrustedProxies,
+    pub(crate) service: &'a Service,
+    /// For a body that begins once its guards pass.
+    pub(crate) limits: &'a Limits,
     /// Bodies for the refusals a worker finds queued (after pipelined answers).
     pub(crate) refusal_bodies: &'a RefusalBodies,
     /// Shutdown has begun: responses close their connections.
@@ -194,6 +215,8 @@ pub(crate) struct WorkerCx<'a> {
 
 /// What the event loop lends [`Conn::advance`].
 pub(crate) struct LoopCx<'a> {
+    /// Asked what a head decides before its body is read.
+    pub(crate) service: &'a Service,
     pub(crate) limits: &'a Limits,
     pub(crate) memory: &'a BodyMemory,
     pub(crate) scratch: &'a mut [u8],
@@ -334,6 +357,7 @@ impl Conn {
             match &self.reading {
                 Reading::Head { started, .. } => (*started, limits.header_read_timeout),
                 Reading::Body { last_progress, .. } => (*last_progress, limits.body_read_timeout),
+                Reading::Checking => (self.since, limits.body_read_timeout),
                 // A client that connects and sends nothing gets no more time
                 // than one that sends a head slowly.
                 Reading::Idle if self.fresh => (self.since, limits.header_read_timeout),
@@ -417,12 +441,39 @@ impl Conn {
             let Some(Exchange {
                 mut request,
                 keep_alive,
+                checked,
+                unread,
             }) = self.ready.pop()
             else {
                 break;
             };
-            cx.proxies.apply(&mut request);
-            let (response, handler_ok) = call(cx.handler, &mut request);
+            let (response, handler_ok) = match unread {
+                None => call(&mut request, |req| cx.service.call(req, checked)),
+                Some(unread) => {
+                    match panic::catch_unwind(AssertUnwindSafe(|| cx.service.check(&mut request))) {
+                        // The guards passed: the loop reads the body, maybe
+                        // begun in `read_buf`, and sends `100 Continue` if due.
+                        Ok(None) => {
+                            let now = Instant::now();
+                            self.start_body(request, keep_alive, *unread, true, cx.limits, now);
+                            self.unframed = true;
+                            break;
+                        }
+                        // Refused: the body is never read, and the
+                        // connection closes once the answer is out.
+                        Ok(Some(refusal)) => {
+                            self.refused = true;
+                            let (response, _) =
+                                call(&mut request, |req| cx.service.refused(req, refusal));
+                            (response, false)
+                        }
+                        Err(panic) => {
+                            self.refused = true;
+                            (middleware::panicked(&request, &panic), false)
+                        }
+                    }
+                }
+            };
             // Read after the handler ran: a shutdown may have begun meanwhile.
             let draining = cx.draining.load(Ordering::Acquire);
             let keep = keep_alive && handler_ok && !draining;
@@ -621,9 +672,10 @@ impl Conn {
     }
 }
 
-/// Runs the handler; a panic becomes a 500 and closes the connection.
-fn call(handler: &Handler, request: &mut Request) -> (Response, bool) {
-    match panic::catch_unwind(AssertUnwindSafe(|| handler(request))) {
+/// Runs `answer` (the application) on `request`; a panic becomes a 500
+/// and closes the connection.
+fn call(request: &mut Request, answer: impl FnOnce(&mut Request) -> Response) -> (Response, bool) {
+    match panic::catch_unwind(AssertUnwindSafe(|| answer(request))) {
         Ok(response) => (response, true),
         Err(panic) => (middleware::panicked(request, &panic), false),
     }
