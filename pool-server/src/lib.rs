@@ -124,7 +124,7 @@ pub use crate::application::files;
 pub use crate::application::into_response::IntoResponse;
 pub use crate::application::middleware::{Middleware, Next};
 pub use crate::application::router::{Routes, Scope};
-pub use crate::application::{access_log, compression, middleware, sse};
+pub use crate::application::{access_log, compression, guard, middleware, sse};
 pub use crate::error::Error;
 pub use crate::protocol::forwarded::ProxyHeader;
 pub use crate::request::{BodyReader, Request};

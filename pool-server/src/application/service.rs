@@ -92,8 +92,11 @@ impl Service {
         if !self.guarded {
             return None;
         }
-        guard::run(&self.guards, request)
-            .or_else(|| self.router.as_ref().and_then(|router| router.check(request)))
+        guard::run(&self.guards, request).or_else(|| {
+            self.router
+                .as_ref()
+                .and_then(|router| router.check(request))
+        })
     }
 
     /// Answers `request`: its guards, unless `checked` says they passed

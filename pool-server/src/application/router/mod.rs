@@ -623,7 +623,8 @@ impl Router {
     /// [`dispatch`](Self::dispatch).
     pub(crate) fn mark_route(&self, request: &mut Request) {
         let mut params = Params::new();
-        if let Resolution::Route(entry) = self.resolve(request.method(), request.path(), &mut params)
+        if let Resolution::Route(entry) =
+            self.resolve(request.method(), request.path(), &mut params)
         {
             request.matched_path = entry.pattern();
         }

@@ -416,7 +416,13 @@ fn declared_length(headers: &HeaderMap) -> Option<Result<u64, String>> {
 
 /// Appends the response to a refused request; the connection closes after it.
 pub(crate) fn refusal(out: &mut Vec<u8>, err: RequestError, bodies: &RefusalBodies) {
-    response(out, &refusal_response(err, bodies), false, Persist::Close, None);
+    response(
+        out,
+        &refusal_response(err, bodies),
+        false,
+        Persist::Close,
+        None,
+    );
 }
 
 /// The answer to a refused request: the body set for its status, else

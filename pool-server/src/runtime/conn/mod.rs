@@ -645,6 +645,7 @@ impl Conn {
             match self.stream.read(scratch) {
                 Ok(0) => return Next::Close,
                 Ok(n) => {
+                    self.tally.bytes_read += n as u64;
                     let total = self.lingering.unwrap_or(0) + n;
                     if total > LINGER_BYTES {
                         return Next::Close;
