@@ -11,17 +11,22 @@ use std::net::Ipv6Addr;
 /// optional port of digits. Empty is valid: RFC 9112 §3.2 asks for an empty
 /// `Host` when the target has no authority.
 pub(crate) fn is_valid(value: &[u8]) -> bool {
+    // One pass over the name with a table: this runs for every request.
     let port = match value.first() {
-        Some(b'[') => match memchr::memchr(b']', value) {
+        Some(b'[') => match value.iter().position(|&b| b == b']') {
             Some(close) if is_ipv6_literal(&value[1..close]) => &value[close + 1..],
             _ => return false,
         },
         _ => {
-            let end = memchr::memchr(b':', value).unwrap_or(value.len());
-            if !is_reg_name(&value[..end]) {
-                return false;
+            let mut i = 0;
+            while let Some(&b) = value.get(i) {
+                match REG_NAME[usize::from(b)] {
+                    NAME => i += 1,
+                    PERCENT if is_hex(value.get(i + 1)) && is_hex(value.get(i + 2)) => i += 3,
+                    _ => break,
+                }
             }
-            &value[end..]
+            &value[i..]
         }
     };
     match port {
@@ -31,42 +36,34 @@ pub(crate) fn is_valid(value: &[u8]) -> bool {
     }
 }
 
-/// `reg-name = *( unreserved / pct-encoded / sub-delims )`.
-fn is_reg_name(name: &[u8]) -> bool {
+const OTHER: u8 = 0;
+const NAME: u8 = 1;
+const PERCENT: u8 = 2;
+
+/// `reg-name = *( unreserved / pct-encoded / sub-delims )`: what each byte
+/// is to it.
+static REG_NAME: [u8; 256] = {
+    let mut table = [OTHER; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~') {
+            table[b] = NAME;
+        }
+        b += 1;
+    }
+    let sub_delims = b"!$&'()*+,;=";
     let mut i = 0;
-    while let Some(&b) = name.get(i) {
-        if b == b'%' {
-            let hex = |j: usize| name.get(j).is_some_and(u8::is_ascii_hexdigit);
-            if !(hex(i + 1) && hex(i + 2)) {
-                return false;
-            }
-            i += 3;
-            continue;
-        }
-        let allowed = b.is_ascii_alphanumeric()
-            || matches!(
-                b,
-                b'-' | b'.'
-                    | b'_'
-                    | b'~'
-                    | b'!'
-                    | b'$'
-                    | b'&'
-                    | b'\''
-                    | b'('
-                    | b')'
-                    | b'*'
-                    | b'+'
-                    | b','
-                    | b';'
-                    | b'='
-            );
-        if !allowed {
-            return false;
-        }
+    while i < sub_delims.len() {
+        table[sub_delims[i] as usize] = NAME;
         i += 1;
     }
-    true
+    table[b'%' as usize] = PERCENT;
+    table
+};
+
+fn is_hex(b: Option<&u8>) -> bool {
+    b.is_some_and(u8::is_ascii_hexdigit)
 }
 
 /// The inside of `[...]`: an IPv6 address. (RFC 3986's `IPvFuture` names no
