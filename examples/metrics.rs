@@ -3,33 +3,29 @@
 //!
 //! ```text
 //! cargo run --example metrics
-//! curl http://127.0.0.1:7878/hello
+//! curl http://127.0.0.1:7878/hello/ada
 //! curl http://127.0.0.1:7878/nope
-//! curl http://127.0.0.1:7878/metrics   # pool_server_responses_total{class="2xx"} 1 ...
+//! curl http://127.0.0.1:7878/metrics
+//! # pool_server_responses_total{class="2xx"} 1 ...
+//! # pool_server_route_responses_total{method="GET",route="/hello/{name}",class="2xx"} 1
 //! ```
 //!
-//! The route reads the server's `StatsHandle` from a `OnceLock`: the handle
-//! exists only once the server is built, after the routes are registered.
-
-use std::sync::OnceLock;
+//! The route takes the server's `StatsHandle` as an argument. Requests are
+//! counted by route pattern (`/hello/{name}`), never by raw path, so the
+//! number of series stays bounded.
 
 use pool_server::access_log::AccessLog;
 use pool_server::{route, routes, Response, Server, StatsHandle};
 
-static STATS: OnceLock<StatsHandle> = OnceLock::new();
-
-#[route("GET /hello")]
-fn hello() -> &'static str {
-    "hello"
+#[route("GET /hello/{name}")]
+fn hello(name: String) -> String {
+    format!("hello {name}")
 }
 
 #[route("GET /metrics")]
-fn metrics() -> Response {
-    let text = STATS
-        .get()
-        .map(|h| h.stats().to_prometheus())
-        .unwrap_or_default();
-    Response::text(text).with_header("content-type", "text/plain; version=0.0.4")
+fn metrics(stats: StatsHandle) -> Response {
+    Response::text(stats.stats().to_prometheus())
+        .with_header("content-type", "text/plain; version=0.0.4")
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -41,7 +37,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .wrap(AccessLog::combined())
         .routes(routes![hello, metrics])
         .build()?;
-    let _ = STATS.set(server.stats_handle());
     println!("metrics on http://{}/metrics", server.local_addr());
     server.run()?;
     Ok(())

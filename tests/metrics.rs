@@ -110,3 +110,59 @@ fn connection_gauges_return_to_zero_when_the_last_connection_closes() {
         support::open_connections(s) == 0
     });
 }
+
+#[pool_server::route("GET /users/{id}")]
+fn user(id: u64) -> String {
+    format!("user {id}")
+}
+
+#[pool_server::route("GET /metrics")]
+fn metrics(stats: pool_server::StatsHandle) -> Response {
+    Response::text(stats.stats().to_prometheus())
+}
+
+/// Answers per route pattern with their latency, in `stats()` and on a
+/// `/metrics` route that takes the `StatsHandle` as an argument: labelled by
+/// pattern and method, never by raw path.
+#[test]
+fn routes_are_counted_by_pattern_with_their_latency() {
+    let server = support::serve(|b| b.routes(pool_server::routes![user, metrics]));
+    let mut client = server.client();
+    for target in ["/users/1", "/users/2", "/users/x", "/nowhere"] {
+        let head = format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n");
+        client.request(head.as_bytes());
+    }
+    let text = client
+        .request(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        .text();
+    assert!(!text.contains("/users/1"), "a raw path is a label:\n{text}");
+    // Exact lines: prometheus-parse cuts label values at `}`, which route
+    // patterns hold (the exposition format allows any text in quotes).
+    for line in [
+        r#"pool_server_route_responses_total{method="GET",route="/users/{id}",class="2xx"} 2"#,
+        r#"pool_server_route_responses_total{method="GET",route="/users/{id}",class="4xx"} 1"#,
+        r#"pool_server_route_responses_total{method="GET",route="",class="4xx"} 1"#,
+        "# TYPE pool_server_route_duration_seconds histogram",
+        r#"pool_server_route_duration_seconds_bucket{method="GET",route="/users/{id}",le="+Inf"} 3"#,
+        r#"pool_server_route_duration_seconds_count{method="GET",route="/users/{id}"} 3"#,
+    ] {
+        assert!(text.lines().any(|l| l == line), "no line {line}:\n{text}");
+    }
+    // Buckets are cumulative: never fewer below a larger bound.
+    let buckets: Vec<f64> = text
+        .lines()
+        .filter(|l| {
+            l.starts_with(
+                r#"pool_server_route_duration_seconds_bucket{method="GET",route="/users/{id}""#,
+            )
+        })
+        .map(|l| l.rsplit(' ').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(buckets.windows(2).all(|w| w[0] <= w[1]), "{buckets:?}");
+    let stats = server.stats();
+    let users = stats
+        .route("GET", "/users/{id}")
+        .expect("the route has answered");
+    assert_eq!(users.responses, [0, 2, 0, 1, 0]);
+    assert_eq!(users.latency_buckets.last().map(|b| b.1), Some(3));
+}

@@ -123,6 +123,7 @@ pub use crate::application::extract::{Form, Json, Query};
 pub use crate::application::files;
 pub use crate::application::into_response::IntoResponse;
 pub use crate::application::middleware::{Middleware, Next};
+pub use crate::application::route_metrics::RouteStats;
 pub use crate::application::router::{Routes, Scope};
 pub use crate::application::{access_log, compression, guard, middleware, sse};
 pub use crate::error::Error;

@@ -36,6 +36,8 @@ pub struct Request {
     pub(crate) extensions: Extensions,
     /// The pattern of the route that answers the request, once routed.
     pub(crate) matched_path: Option<Arc<str>>,
+    /// That route's place in the routing table, for its metrics.
+    pub(crate) route_id: Option<u32>,
 }
 
 /// A request target: as a slice of the request's head when it is kept as
@@ -109,6 +111,7 @@ impl Request {
             forwarded: None,
             extensions: Extensions::new(),
             matched_path: None,
+            route_id: None,
         }
     }
 
@@ -121,6 +124,7 @@ impl Request {
         self.forwarded = None;
         self.extensions.clear();
         self.matched_path = None;
+        self.route_id = None;
     }
 }
 

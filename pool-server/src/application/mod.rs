@@ -12,6 +12,7 @@ pub mod guard;
 pub(crate) mod into_response;
 pub mod middleware;
 pub(crate) mod params;
+pub(crate) mod route_metrics;
 pub(crate) mod router;
 pub(crate) mod service;
 pub mod sse;

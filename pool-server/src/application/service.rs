@@ -11,9 +11,11 @@
 use std::cell::Cell;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::guard::{self, GuardFn};
 use super::middleware::{Middleware, Next};
+use super::route_metrics::{RouteMetrics, RouteStats};
 use super::router::Router;
 use super::Handler;
 use crate::protocol::forwarded::TrustedProxies;
@@ -32,6 +34,7 @@ pub(crate) struct Service {
     /// The route (through the router) or the plain handler, with panics and
     /// error bodies handled when middleware needs to see them.
     endpoint: Box<Handler>,
+    metrics: RouteMetrics,
 }
 
 /// What a request's head decides before its body is read.
@@ -55,6 +58,10 @@ impl Service {
         endpoint: Box<Handler>,
     ) -> Service {
         let guarded = !guards.is_empty() || router.as_ref().is_some_and(|r| r.has_guards());
+        let labels = router
+            .as_ref()
+            .map(|r| r.route_labels())
+            .unwrap_or_default();
         Service {
             proxies,
             router,
@@ -62,7 +69,18 @@ impl Service {
             guarded,
             layers,
             endpoint,
+            metrics: RouteMetrics::new(labels),
         }
+    }
+
+    /// Counts the answer to `request`, which took `took`, for its route.
+    pub(crate) fn record(&self, request: &Request, status: http::StatusCode, took: Duration) {
+        self.metrics.record(request, status, took);
+    }
+
+    /// Answers and latency per route so far.
+    pub(crate) fn route_stats(&self) -> Vec<RouteStats> {
+        self.metrics.snapshot()
     }
 
     /// What the head of `request` (its body not read yet) decides; names

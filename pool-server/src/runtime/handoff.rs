@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use mio::Waker;
 
 use super::conn::{Conn, Served, WorkerCx};
-use super::metrics::Metrics;
+use super::metrics::{Metrics, Stats};
 use crate::application::service::Service;
 use crate::config::Limits;
 use crate::request::BodyMemory;
@@ -71,6 +71,11 @@ pub(crate) enum Back {
 }
 
 impl Shared {
+    /// The server's counters and the application's, per route.
+    pub(crate) fn stats(&self) -> Stats {
+        self.metrics.snapshot(self.service.route_stats())
+    }
+
     pub(crate) fn request_shutdown(&self) {
         self.stop.store(true, Ordering::Release);
         self.wake_all();

@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use http::StatusCode;
 
+use crate::application::route_metrics::RouteStats;
+
 /// The statuses the event loop answers by itself, in [`Stats::refused`].
 const REFUSALS: [u16; 11] = [400, 408, 413, 414, 417, 431, 500, 501, 503, 505, 507];
 
@@ -126,7 +128,23 @@ impl Metrics {
         }
     }
 
-    pub(crate) fn snapshot(&self) -> Stats {
+    /// What a [`TestClient`](crate::test::TestClient) can tell: the
+    /// application's responses, `routes`, and `uptime`; no connections,
+    /// queue or workers.
+    pub(crate) fn detached(&self, routes: Vec<RouteStats>, uptime: Duration) -> Stats {
+        let mut stats = self.snapshot(Vec::new());
+        for route in &routes {
+            for (sum, n) in stats.responses.iter_mut().zip(route.responses) {
+                *sum += n;
+            }
+        }
+        stats.routes = routes;
+        stats.uptime = uptime;
+        stats
+    }
+
+    /// The counters now, with `routes` (the application's, per route).
+    pub(crate) fn snapshot(&self, routes: Vec<RouteStats>) -> Stats {
         let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let state = |s: ConnState| {
             let gauges = self.states.iter();
@@ -154,6 +172,7 @@ impl Metrics {
             bytes_read: load(&self.bytes_read),
             bytes_written: load(&self.bytes_written),
             uptime: self.started.elapsed(),
+            routes,
         }
     }
 }
@@ -199,6 +218,9 @@ pub struct Stats {
     pub bytes_written: u64,
     /// Time since the server started.
     pub uptime: Duration,
+    /// Answers and latency per route (and, by method, of requests no route
+    /// matched), for the routes that have answered.
+    pub routes: Vec<RouteStats>,
 }
 
 impl Stats {
@@ -308,6 +330,60 @@ impl Stats {
             "Seconds since the server started.",
             one(format!("{:.3}", self.uptime.as_secs_f64())),
         );
+        let route_labels = |route: &RouteStats| {
+            format!(
+                "method=\"{}\",route=\"{}\"",
+                escape_label(&route.method),
+                escape_label(&route.route)
+            )
+        };
+        let mut answers = Vec::new();
+        let mut latency = Vec::new();
+        for route in &self.routes {
+            let labels = route_labels(route);
+            for (i, n) in route.responses.iter().enumerate().filter(|(_, &n)| n > 0) {
+                answers.push((format!("{{{labels},class=\"{}xx\"}}", i + 1), n.to_string()));
+            }
+            for (bound, n) in &route.latency_buckets {
+                let le = bound.as_secs_f64();
+                latency.push((format!("_bucket{{{labels},le=\"{le}\"}}"), n.to_string()));
+            }
+            let count = route.count().to_string();
+            latency.push((format!("_bucket{{{labels},le=\"+Inf\"}}"), count.clone()));
+            let sum = route.latency_sum.as_secs_f64();
+            latency.push((format!("_sum{{{labels}}}"), format!("{sum:.6}")));
+            latency.push((format!("_count{{{labels}}}"), count));
+        }
+        metric(
+            "route_responses_total",
+            "counter",
+            "Responses by route pattern (empty: no route matched), method and status class.",
+            answers,
+        );
+        metric(
+            "route_duration_seconds",
+            "histogram",
+            "Time the application took, by route pattern and method.",
+            latency,
+        );
         out
+    }
+}
+
+/// A label value as the exposition format writes it.
+fn escape_label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+impl Stats {
+    /// The answers and latency of the route with this `method` and pattern
+    /// (`"/users/{id}"`), if it has answered anything.
+    pub fn route(&self, method: &str, pattern: &str) -> Option<&RouteStats> {
+        self.routes
+            .iter()
+            .find(|r| r.method == method && r.route == pattern)
     }
 }

@@ -7,7 +7,7 @@ use std::thread;
 use std::time::Duration;
 
 use super::engine::{self, Engine};
-use super::handle::{ServerHandle, StatsHandle};
+use super::handle::{ServerHandle, StatsHandle, StatsSlot};
 use super::handoff::Shared;
 use crate::application::error_body::{render_errors, Renderer};
 use crate::application::extract::States;
@@ -115,14 +115,11 @@ impl Server {
         self.engine.run(self.signals)
     }
 
-    /// A handle that reads this server's [`Stats`](crate::Stats) from any thread, for
-    /// a `GET /metrics` route (put it in a `OnceLock` the route reads, as the
-    /// `metrics` example does) or a reporter thread, also while
-    /// [`run`](Self::run) serves.
+    /// A handle that reads this server's [`Stats`](crate::Stats) from any
+    /// thread, for a reporter thread, also while [`run`](Self::run) serves.
+    /// A route takes one as an argument instead (see [`StatsHandle`]).
     pub fn stats_handle(&self) -> StatsHandle {
-        StatsHandle {
-            shared: Arc::clone(&self.shared),
-        }
+        StatsHandle::server(Arc::clone(&self.shared))
     }
 
     /// Serves from a background thread; the returned handle stops it.
@@ -588,6 +585,7 @@ impl Builder {
         }
         let App {
             service,
+            stats_slot,
             limits,
             addrs,
             signals,
@@ -596,6 +594,9 @@ impl Builder {
         let listeners = engine::bind(&addrs, loops).map_err(Error::bind)?;
         let local_addr = listeners[0].local_addr().map_err(Error::bind)?;
         let (engine, shared) = Engine::new(listeners, workers, limits, service)?;
+        if let Some(slot) = stats_slot {
+            slot.fill_server(&shared);
+        }
         Ok(Server {
             engine,
             shared,
@@ -618,6 +619,11 @@ impl Builder {
             && self.states.is_empty()
             && mounts.is_empty();
         let renderer = self.error_body.take().map(Arc::from);
+        let stats_slot = (!plain).then(|| {
+            let slot = Arc::new(StatsSlot::default());
+            self.states.insert(Arc::clone(&slot));
+            slot
+        });
         let router = if plain {
             None
         } else {
@@ -656,6 +662,7 @@ impl Builder {
                 self.layers,
                 endpoint,
             ),
+            stats_slot,
             limits: self.limits,
             addrs: self.addrs,
             signals: self.signals,
@@ -680,6 +687,8 @@ fn default_loops() -> usize {
 /// What [`Builder::into_app`] makes of the settings.
 pub(crate) struct App {
     pub(crate) service: Service,
+    /// For routes that take a `StatsHandle`: filled once the server exists.
+    pub(crate) stats_slot: Option<Arc<StatsSlot>>,
     pub(crate) limits: Limits,
     addrs: Result<Vec<SocketAddr>, std::io::Error>,
     signals: bool,

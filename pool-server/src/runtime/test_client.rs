@@ -33,6 +33,7 @@ use std::net::SocketAddr;
 use std::os::unix::fs::FileExt;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH};
@@ -45,14 +46,16 @@ use crate::protocol::encode;
 use crate::protocol::error::RequestError;
 use crate::request::{Body as RequestBody, MemoryCharge};
 use crate::response::Body;
+use crate::runtime::handle::StatsHandle;
 use crate::stream::{BodyStream, Pulled};
 use crate::{Builder, Error, Request, Response};
 
 /// Sends requests through an application built from a [`Builder`], in this
 /// thread. The builder's address, workers and limits play no part.
 pub struct TestClient {
-    service: Service,
+    service: Arc<Service>,
     limits: Limits,
+    started: Instant,
 }
 
 impl TestClient {
@@ -63,10 +66,23 @@ impl TestClient {
     /// missing state, a bad mount.
     pub fn new(builder: Builder) -> Result<TestClient, Error> {
         let app = builder.into_app()?;
+        let service = Arc::new(app.service);
+        let started = Instant::now();
+        if let Some(slot) = app.stats_slot {
+            slot.fill_detached(&service, started);
+        }
         Ok(TestClient {
-            service: app.service,
+            service,
             limits: app.limits,
+            started,
         })
+    }
+
+    /// What a [`StatsHandle`](crate::StatsHandle) reads under this client:
+    /// the responses and the per-route answers and latency so far (no
+    /// connections, queue or workers).
+    pub fn stats(&self) -> crate::Stats {
+        StatsHandle::detached(Arc::clone(&self.service), self.started).stats()
     }
 
     /// A request with `method` for `target` (a path with an optional query).
@@ -186,6 +202,7 @@ impl TestRequest<'_> {
         request.target = self.target.into();
         request.headers = headers;
         let client = self.client;
+        let started = Instant::now();
         let mut response = panic::catch_unwind(AssertUnwindSafe(|| {
             if self.body.is_empty() {
                 return client.service.call(&mut request, false);
@@ -210,6 +227,9 @@ impl TestRequest<'_> {
             client.service.call(&mut request, true)
         }))
         .unwrap_or_else(|panic| middleware::panicked(&request, &panic));
+        client
+            .service
+            .record(&request, response.status(), started.elapsed());
         if !encode::is_final(response.status()) {
             // As on the wire: an interim status (or no HTTP status at all)
             // from a handler is refused.

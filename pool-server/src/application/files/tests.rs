@@ -33,6 +33,7 @@ fn request(method: Method, target: &str, fields: &[(&str, &str)]) -> Request {
         forwarded: None,
         extensions: http::Extensions::new(),
         matched_path: None,
+        route_id: None,
     }
 }
 

@@ -355,6 +355,8 @@ pub(crate) struct Entry {
     scope_prefix: Option<Box<str>>,
     /// The most body it takes, when not the server's limit.
     body_limit: Option<usize>,
+    /// Its place in [`Router::route_labels`]; none for a fallback.
+    id: Option<u32>,
 }
 
 impl Entry {
@@ -364,10 +366,13 @@ impl Entry {
         &self.path
     }
 
-    /// The pattern a request that this entry answers reports as matched:
-    /// none for a fallback.
-    fn pattern(&self) -> Option<Arc<str>> {
-        (!self.path.is_empty()).then(|| Arc::clone(&self.path))
+    /// Names this entry on `request` as the route that answers it (a
+    /// fallback names none).
+    fn mark(&self, request: &mut Request) {
+        if let Some(id) = self.id {
+            request.matched_path = Some(Arc::clone(&self.path));
+            request.route_id = Some(id);
+        }
     }
 
     fn new(listed: Listed, scope: Option<(usize, &FlatScope)>) -> Entry {
@@ -387,6 +392,7 @@ impl Entry {
             body_limit: listed
                 .body_limit
                 .or_else(|| scope.and_then(|(_, scope)| scope.body_limit)),
+            id: None,
         }
     }
 
@@ -448,6 +454,8 @@ pub(crate) struct Router {
     allow_any: Option<HeaderValue>,
     /// Some scope has guards.
     scope_guards: bool,
+    /// Each route's method and pattern, by id.
+    labels: Vec<(Box<str>, Arc<str>)>,
 }
 
 /// What the router decides from a request's head: see [`Router::at_head`].
@@ -534,7 +542,12 @@ impl Router {
         let mut root = tree::Node::default();
         let mut fallback = fallback.map(Fallback::Handler);
         let mut scope_fallbacks: Vec<Entry> = Vec::new();
-        for entry in entries {
+        let mut labels = Vec::new();
+        for mut entry in entries {
+            if !entry.route.is_fallback() {
+                entry.id = u32::try_from(labels.len()).ok();
+                labels.push((entry.route.method.into(), Arc::clone(&entry.path)));
+            }
             check_needs(&entry, &states)?;
             if entry.route.is_fallback() {
                 let same_place = match entry.scope {
@@ -590,6 +603,7 @@ impl Router {
             renderer,
             allow_any: (!all_methods.is_empty()).then(|| tree::allow_value(all_methods.iter())),
             scope_guards,
+            labels,
         })
     }
 
@@ -626,7 +640,7 @@ impl Router {
         if let Resolution::Route(entry) =
             self.resolve(request.method(), request.path(), &mut params)
         {
-            request.matched_path = entry.pattern();
+            entry.mark(request);
         }
     }
 
@@ -640,7 +654,7 @@ impl Router {
         let mut params = Params::new();
         let (entry, takes_body) = match self.resolve(request.method(), path, &mut params) {
             Resolution::Route(entry) => {
-                request.matched_path = entry.pattern();
+                entry.mark(request);
                 (Some(entry), true)
             }
             Resolution::NotFound => match self.unrouted(path) {
@@ -656,6 +670,11 @@ impl Router {
             body_limit: entry.and_then(|entry| entry.body_limit),
             takes_body,
         }
+    }
+
+    /// Each route's method and pattern, by the id it names on requests.
+    pub(crate) fn route_labels(&self) -> Vec<(Box<str>, Arc<str>)> {
+        self.labels.clone()
     }
 
     /// Whether some scope has guards.
@@ -697,7 +716,7 @@ impl Router {
     /// Runs a route or a `#[fallback]`, inside its scope's middleware.
     fn call(&self, entry: &Entry, request: &mut Request, params: &Params<'_>) -> Response {
         if request.matched_path.is_none() {
-            request.matched_path = entry.pattern();
+            entry.mark(request);
         }
         let handler = |req: &mut Request| {
             (entry.route.handler)(&RequestContext {

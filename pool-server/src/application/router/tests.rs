@@ -94,6 +94,7 @@ fn request(method: Method, target: &str) -> Request {
         forwarded: None,
         extensions: http::Extensions::new(),
         matched_path: None,
+        route_id: None,
     }
 }
 

@@ -447,6 +447,7 @@ impl Conn {
             else {
                 break;
             };
+            let started = Instant::now();
             let (response, handler_ok) = match unread {
                 None => call(&mut request, |req| cx.service.call(req, checked)),
                 Some(unread) => {
@@ -474,6 +475,8 @@ impl Conn {
                     }
                 }
             };
+            cx.service
+                .record(&request, response.status(), started.elapsed());
             // Read after the handler ran: a shutdown may have begun meanwhile.
             let draining = cx.draining.load(Ordering::Acquire);
             let keep = keep_alive && handler_ok && !draining;
