@@ -14,6 +14,9 @@ pub(crate) mod params;
 pub(crate) mod router;
 pub mod sse;
 
+// Ready middleware for what browsers ask of a server.
+pub mod cors;
+
 use crate::{Request, Response};
 
 /// The function that answers every request: the fallback handler, or the

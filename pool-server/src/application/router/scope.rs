@@ -7,7 +7,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::{Route, Routes};
-use crate::application::middleware::Middleware;
+use crate::application::middleware::{self, Middleware};
 use crate::Error;
 
 /// Routes under a path prefix, with middleware that runs only for them;
@@ -190,6 +190,7 @@ fn flatten_into(
     flat: &mut Vec<FlatScope>,
 ) -> Result<(), Error> {
     let prefix = format!("{outer_prefix}{}", checked(&scope.prefix)?);
+    middleware::check(&scope.layers)?;
     let mut layers = outer_layers.to_vec();
     layers.extend(scope.layers);
     for inner in scope.scopes {
