@@ -2,10 +2,13 @@
 //! crate, target `pool_server::access`, level `info`.
 //!
 //! The default line is the Combined Log Format followed by the time the
-//! application took, in microseconds (Apache's `%D`):
+//! application took, in microseconds (Apache's `%D`), and by the request's
+//! id when the [`RequestId`](crate::request_id::RequestId) middleware gave
+//! it one:
 //!
 //! ```text
 //! 127.0.0.1 - - [02/Dec/2026:16:33:25 +0000] "GET /users/7?full=1 HTTP/1.1" 200 7 "-" "curl/8.5.0" 312
+//! 127.0.0.1 - - [02/Dec/2026:16:33:26 +0000] "GET /users/8 HTTP/1.1" 200 7 "-" "curl/8.5.0" 298 4bf92f3577b34da6a3ce929d0e0e4736
 //! ```
 //!
 //! The address is the client's, [`Request::client_addr`]: behind a
@@ -15,8 +18,9 @@
 //!
 //! [`AccessLog::custom`] takes a closure for any other format, which the
 //! [`Entry`] gives the pieces of: the request and response, the
-//! [date](Entry::clf_time) as the Combined Log Format writes it, and the
-//! [route](Entry::route) that answered:
+//! [date](Entry::clf_time) as the Combined Log Format writes it, the
+//! [route](Entry::route) that answered and the [request
+//! id](Entry::request_id):
 //!
 //! ```
 //! use pool_server::access_log::AccessLog;
@@ -55,6 +59,7 @@ use http::header::{REFERER, USER_AGENT};
 use http::Version;
 
 use super::middleware::{Middleware, Next};
+use super::request_id::RequestIdValue;
 use crate::{Request, Response};
 
 /// What one request left for the log line.
@@ -71,6 +76,16 @@ pub struct Entry<'a> {
 }
 
 impl Entry<'_> {
+    /// The request's id, when the
+    /// [`RequestId`](crate::request_id::RequestId) middleware gave it one
+    /// (wherever it sits in the chain).
+    pub fn request_id(&self) -> Option<&str> {
+        self.request
+            .extensions()
+            .get::<RequestIdValue>()
+            .map(RequestIdValue::as_str)
+    }
+
     /// [`time`](Self::time) as the Combined Log Format writes it, in UTC:
     /// `02/Dec/2026:16:33:25 +0000`.
     pub fn clf_time(&self) -> String {
@@ -145,7 +160,8 @@ impl fmt::Debug for AccessLog {
     }
 }
 
-/// The Combined Log Format line, then `%D`.
+/// The Combined Log Format line, then `%D`, then the request id if there
+/// is one.
 pub fn combined(entry: &Entry<'_>) -> String {
     let req = entry.request;
     let mut line = String::with_capacity(128);
@@ -175,6 +191,11 @@ pub fn combined(entry: &Entry<'_>) -> String {
         line.push('"');
     }
     let _ = write!(line, " {}", entry.duration.as_micros());
+    if let Some(id) = entry.request_id() {
+        // Visible ASCII, but a trusted proxy's id may hold a quote.
+        line.push(' ');
+        escaped(&mut line, id);
+    }
     line
 }
 
@@ -230,6 +251,8 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 mod tests {
     use std::net::{IpAddr, SocketAddr};
 
+    use http::HeaderValue;
+
     use super::*;
 
     #[test]
@@ -271,6 +294,28 @@ mod tests {
         );
         assert_eq!(entry.clf_time(), "01/Jan/1970:00:00:00 +0000");
         assert_eq!(entry.route(), None);
+        assert_eq!(entry.request_id(), None);
+    }
+
+    #[test]
+    fn the_request_id_ends_the_line() {
+        let mut request = forwarded_request();
+        request
+            .extensions_mut()
+            .insert(RequestIdValue(HeaderValue::from_static("lb-\"7\"")));
+        let response = Response::text("hi");
+        let entry = Entry {
+            request: &request,
+            response: &response,
+            duration: Duration::from_micros(5),
+            time: UNIX_EPOCH,
+        };
+        assert_eq!(entry.request_id(), Some("lb-\"7\""));
+        assert!(
+            combined(&entry).ends_with(" \"-\" \"-\" 5 lb-\\\"7\\\""),
+            "{}",
+            combined(&entry)
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod sse;
 
 // Ready middleware for what browsers ask of a server.
 pub mod cors;
+pub mod request_id;
 pub mod security_headers;
 
 use crate::{Request, Response};
