@@ -399,6 +399,22 @@ impl Response {
         self.error.as_deref()
     }
 
+    /// Adds `field` (lowercase) to `Vary` unless `Vary` already names it
+    /// or is `*`: middleware whose answer depends on a request field says
+    /// so to caches, beside what the handler said.
+    pub(crate) fn add_vary(&mut self, field: &'static str) {
+        let named = self.headers.get_all(header::VARY).iter().any(|value| {
+            value.to_str().is_ok_and(|v| {
+                v.split(',')
+                    .any(|t| t.trim() == "*" || t.trim().eq_ignore_ascii_case(field))
+            })
+        });
+        if !named {
+            self.headers
+                .append(header::VARY, HeaderValue::from_static(field));
+        }
+    }
+
     /// Marks a 304 with the 200 it stands for.
     pub(crate) fn set_stands_for(&mut self, representation: Representation) {
         self.stands_for = Some(Box::new(representation));

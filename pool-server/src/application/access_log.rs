@@ -2,15 +2,43 @@
 //! crate, target `pool_server::access`, level `info`.
 //!
 //! The default line is the Combined Log Format followed by the time the
-//! application took, in microseconds (Apache's `%D`):
+//! application took, in microseconds (Apache's `%D`), and by the request's
+//! id when the [`RequestId`](crate::request_id::RequestId) middleware gave
+//! it one:
 //!
 //! ```text
 //! 127.0.0.1 - - [02/Dec/2026:16:33:25 +0000] "GET /users/7?full=1 HTTP/1.1" 200 7 "-" "curl/8.5.0" 312
+//! 127.0.0.1 - - [02/Dec/2026:16:33:26 +0000] "GET /users/8 HTTP/1.1" 200 7 "-" "curl/8.5.0" 298 4bf92f3577b34da6a3ce929d0e0e4736
 //! ```
 //!
-//! The body size is `-` for a body that is not in memory (a stream or a
-//! file part, whose size the log cannot know when the handler returns).
-//! [`AccessLog::custom`] takes a closure for any other format.
+//! The address is the client's, [`Request::client_addr`]: behind a
+//! [trusted proxy](crate::Builder::trusted_proxies), the one it forwarded
+//! for. The body size is `-` for a body that is not in memory (a stream or
+//! a file part, whose size the log cannot know when the handler returns).
+//!
+//! [`AccessLog::custom`] takes a closure for any other format, which the
+//! [`Entry`] gives the pieces of: the request and response, the
+//! [date](Entry::clf_time) as the Combined Log Format writes it, the
+//! [route](Entry::route) that answered and the [request
+//! id](Entry::request_id):
+//!
+//! ```
+//! use pool_server::access_log::AccessLog;
+//! use pool_server::Server;
+//!
+//! let log = AccessLog::custom(|entry| {
+//!     format!(
+//!         "[{}] {} {} {} {}us",
+//!         entry.clf_time(),
+//!         entry.request.client_addr(),
+//!         entry.route().unwrap_or("-"), // `/users/{id}`, not `/users/7`
+//!         entry.response.status().as_u16(),
+//!         entry.duration.as_micros(),
+//!     )
+//! });
+//! let builder = Server::builder().wrap(log);
+//! # drop(builder);
+//! ```
 //!
 //! ```no_run
 //! use pool_server::{access_log::AccessLog, Response, Server};
@@ -31,6 +59,7 @@ use http::header::{REFERER, USER_AGENT};
 use http::Version;
 
 use super::middleware::{Middleware, Next};
+use super::request_id::RequestIdValue;
 use crate::{Request, Response};
 
 /// What one request left for the log line.
@@ -44,6 +73,33 @@ pub struct Entry<'a> {
     pub duration: Duration,
     /// When the request reached this middleware.
     pub time: SystemTime,
+}
+
+impl Entry<'_> {
+    /// The request's id, when the
+    /// [`RequestId`](crate::request_id::RequestId) middleware gave it one
+    /// (wherever it sits in the chain).
+    pub fn request_id(&self) -> Option<&str> {
+        self.request
+            .extensions()
+            .get::<RequestIdValue>()
+            .map(RequestIdValue::as_str)
+    }
+
+    /// [`time`](Self::time) as the Combined Log Format writes it, in UTC:
+    /// `02/Dec/2026:16:33:25 +0000`.
+    pub fn clf_time(&self) -> String {
+        let mut out = String::with_capacity(26);
+        clf_time(&mut out, self.time);
+        out
+    }
+
+    /// The pattern of the route that answered (`/users/{id}`), as
+    /// [`Request::matched_path`] gives it: a label with a bounded number
+    /// of values, for metrics. `None` when no route matched.
+    pub fn route(&self) -> Option<&str> {
+        self.request.matched_path()
+    }
 }
 
 type Format = dyn Fn(&Entry<'_>) -> String + Send + Sync;
@@ -104,7 +160,8 @@ impl fmt::Debug for AccessLog {
     }
 }
 
-/// The Combined Log Format line, then `%D`.
+/// The Combined Log Format line, then `%D`, then the request id if there
+/// is one.
 pub fn combined(entry: &Entry<'_>) -> String {
     let req = entry.request;
     let mut line = String::with_capacity(128);
@@ -113,7 +170,7 @@ pub fn combined(entry: &Entry<'_>) -> String {
     } else {
         "HTTP/1.1"
     };
-    let _ = write!(line, "{} - - [", req.peer_addr().ip());
+    let _ = write!(line, "{} - - [", req.client_addr());
     clf_time(&mut line, entry.time);
     let _ = write!(line, "] \"{} ", req.method());
     escaped(&mut line, req.path());
@@ -134,6 +191,11 @@ pub fn combined(entry: &Entry<'_>) -> String {
         line.push('"');
     }
     let _ = write!(line, " {}", entry.duration.as_micros());
+    if let Some(id) = entry.request_id() {
+        // Visible ASCII, but a trusted proxy's id may hold a quote.
+        line.push(' ');
+        escaped(&mut line, id);
+    }
     line
 }
 
@@ -187,6 +249,10 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 
 #[cfg(test)]
 mod tests {
+    use std::net::{IpAddr, SocketAddr};
+
+    use http::HeaderValue;
+
     use super::*;
 
     #[test]
@@ -201,6 +267,55 @@ mod tests {
             clf_time(&mut out, UNIX_EPOCH + Duration::from_secs(secs));
             assert_eq!(out, want);
         }
+    }
+
+    /// A request for `/x` from 10.0.0.7, a proxy that forwarded it for
+    /// 203.0.113.9.
+    fn forwarded_request() -> Request {
+        let mut request = Request::blank(SocketAddr::from(([10, 0, 0, 7], 4000)));
+        request.target = "/x".into();
+        request.forwarded = Some((IpAddr::from([203, 0, 113, 9]), None));
+        request
+    }
+
+    #[test]
+    fn the_line_names_the_client_a_proxy_forwarded_for() {
+        let request = forwarded_request();
+        let response = Response::text("hi");
+        let entry = Entry {
+            request: &request,
+            response: &response,
+            duration: Duration::from_micros(5),
+            time: UNIX_EPOCH,
+        };
+        assert_eq!(
+            combined(&entry),
+            "203.0.113.9 - - [01/Jan/1970:00:00:00 +0000] \"GET /x HTTP/1.1\" 200 2 \"-\" \"-\" 5"
+        );
+        assert_eq!(entry.clf_time(), "01/Jan/1970:00:00:00 +0000");
+        assert_eq!(entry.route(), None);
+        assert_eq!(entry.request_id(), None);
+    }
+
+    #[test]
+    fn the_request_id_ends_the_line() {
+        let mut request = forwarded_request();
+        request
+            .extensions_mut()
+            .insert(RequestIdValue(HeaderValue::from_static("lb-\"7\"")));
+        let response = Response::text("hi");
+        let entry = Entry {
+            request: &request,
+            response: &response,
+            duration: Duration::from_micros(5),
+            time: UNIX_EPOCH,
+        };
+        assert_eq!(entry.request_id(), Some("lb-\"7\""));
+        assert!(
+            combined(&entry).ends_with(" \"-\" \"-\" 5 lb-\\\"7\\\""),
+            "{}",
+            combined(&entry)
+        );
     }
 
     #[test]

@@ -63,7 +63,7 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use bytes::Bytes;
 use http::header::{
     HeaderMap, HeaderValue, ACCEPT_ENCODING, ACCEPT_RANGES, CONTENT_ENCODING, CONTENT_LENGTH,
-    CONTENT_RANGE, CONTENT_TYPE, ETAG, VARY,
+    CONTENT_RANGE, CONTENT_TYPE, ETAG,
 };
 use http::StatusCode;
 
@@ -246,14 +246,14 @@ impl Compression {
             // never compressed, and its ETag is left as it is.
             let content_type = response.headers().get(CONTENT_TYPE);
             if content_type.is_none() || self.compresses(content_type) {
-                add_vary(response);
+                response.add_vary("accept-encoding");
             }
             return;
         };
         // What `applies`, `choose` and `encode` would have decided for it.
         if !ok.encoded && self.compresses(Some(&ok.content_type)) {
             let compressed = !self.small(ok.len) && choose(req.header(ACCEPT_ENCODING)).is_some();
-            add_vary(response);
+            response.add_vary("accept-encoding");
             if compressed {
                 weaken_etag(response.headers_mut());
             }
@@ -289,7 +289,7 @@ impl Middleware for Compression {
         }
         // The answer depends on Accept-Encoding, whether or not this one
         // is compressed: caches must know.
-        add_vary(&mut response);
+        response.add_vary("accept-encoding");
         let Some(coding) = choose(req.header(ACCEPT_ENCODING)) else {
             return response;
         };
@@ -379,20 +379,6 @@ fn file_reader(
 fn failed(err: io::Error, body: Body) -> Body {
     log::error!("compressing a response failed: {err}; sending it as it is");
     body
-}
-
-/// Adds `Vary: Accept-Encoding` unless a `Vary` field names it already.
-fn add_vary(response: &mut Response) {
-    let headers = response.headers_mut();
-    let named = headers.get_all(VARY).iter().any(|value| {
-        value.to_str().is_ok_and(|v| {
-            v.split(',')
-                .any(|t| t.trim() == "*" || t.trim().eq_ignore_ascii_case("accept-encoding"))
-        })
-    });
-    if !named {
-        headers.append(VARY, HeaderValue::from_static("accept-encoding"));
-    }
 }
 
 /// The media type of a `Content-Type` value, lowercased.

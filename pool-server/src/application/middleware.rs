@@ -80,7 +80,7 @@ use super::error_body::{render, Renderer};
 use super::into_response::IntoResponse;
 use super::Handler;
 use crate::error::panic_message;
-use crate::{Request, Response};
+use crate::{Error, Request, Response};
 
 /// Code that runs around every request, added with
 /// [`Builder::wrap`](crate::Builder::wrap) or [`Scope::wrap`](crate::Scope::wrap).
@@ -90,6 +90,16 @@ use crate::{Request, Response};
 pub trait Middleware: Send + Sync + 'static {
     /// Answers `req`, calling `next.run(req)` to go on down the chain.
     fn call(&self, req: &mut Request, next: Next<'_>) -> Response;
+
+    /// Not API: what is wrong with this middleware's settings, for
+    /// [`Builder::build`](crate::Builder::build) to refuse with a
+    /// configuration error, as it refuses the server's own bad settings.
+    /// The ready middleware with builder methods (`Cors`, for one) use it;
+    /// it may change in any release.
+    #[doc(hidden)]
+    fn __config_error(&self) -> Option<String> {
+        None
+    }
 }
 
 impl<F> Middleware for F
@@ -168,6 +178,14 @@ impl fmt::Debug for Next<'_> {
         f.debug_struct("Next")
             .field("middleware_left", &self.rest.len())
             .finish_non_exhaustive()
+    }
+}
+
+/// The first configuration mistake among `layers`, as `build()` reports it.
+pub(crate) fn check(layers: &[Arc<dyn Middleware>]) -> Result<(), Error> {
+    match layers.iter().find_map(|layer| layer.__config_error()) {
+        Some(why) => Err(Error::config(why)),
+        None => Ok(()),
     }
 }
 

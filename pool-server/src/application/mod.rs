@@ -17,6 +17,11 @@ pub(crate) mod router;
 pub(crate) mod service;
 pub mod sse;
 
+// Ready middleware for what browsers ask of a server.
+pub mod cors;
+pub mod request_id;
+pub mod security_headers;
+
 use crate::{Request, Response};
 
 /// The function that answers every request: the fallback handler, or the

@@ -198,7 +198,8 @@ impl Builder {
     /// makes by itself (408, 413, 431, 503 and other refusals of unreadable
     /// requests) do not pass through it. See [`Middleware`]. It runs
     /// outside the middleware of a [`Scope`], which sees only the scope's
-    /// requests.
+    /// requests. [`build`](Self::build) fails when a ready middleware's
+    /// settings cannot work (see [`cors`](crate::cors)).
     pub fn wrap(mut self, middleware: impl Middleware) -> Builder {
         self.layers.push(Arc::new(middleware));
         self
@@ -564,8 +565,10 @@ impl Builder {
     /// Checks the settings, starts the workers and binds the socket.
     ///
     /// # Errors
-    /// Zero workers, an out-of-range limit, clashing routes or a missing
-    /// state ([`Error::is_config`]), an
+    /// Zero workers, an out-of-range limit, clashing routes, a missing
+    /// state, or settings a ready middleware cannot use, such as a
+    /// [`Cors`](crate::cors::Cors) that allows credentials from any origin
+    /// ([`Error::is_config`]), an
     /// address that cannot be bound ([`Error::is_bind`]), or threads and
     /// poller the OS refuses ([`Error::is_io`]).
     pub fn build(self) -> Result<Server, Error> {
@@ -609,6 +612,7 @@ impl Builder {
     /// requests (router, mounts, fallback and middleware), as the server
     /// and the [`TestClient`](crate::test::TestClient) run it.
     pub(crate) fn into_app(mut self) -> Result<App, Error> {
+        middleware::check(&self.layers)?;
         let mounts = self
             .mounts
             .into_iter()

@@ -63,7 +63,7 @@ impl TestClient {
     ///
     /// # Errors
     /// The configuration errors of [`Builder::build`]: clashing routes, a
-    /// missing state, a bad mount.
+    /// missing state, a bad mount, a middleware's unusable settings.
     pub fn new(builder: Builder) -> Result<TestClient, Error> {
         let app = builder.into_app()?;
         let service = Arc::new(app.service);

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::{Listed, Routes};
 use crate::application::guard::{self, GuardFn};
 use crate::application::into_response::IntoResponse;
-use crate::application::middleware::Middleware;
+use crate::application::middleware::{self, Middleware};
 use crate::{Error, Request};
 
 /// Routes under a path prefix, with middleware that runs only for them;
@@ -244,6 +244,7 @@ fn flatten_into(scope: Scope, outer: &Outer, flat: &mut Vec<FlatScope>) -> Resul
         guards: outer.guards.clone(),
         body_limit: scope.body_limit.or(outer.body_limit),
     };
+    middleware::check(&scope.layers)?;
     this.layers.extend(scope.layers);
     this.guards.extend(scope.guards);
     for inner in scope.scopes {
