@@ -115,6 +115,7 @@ pub mod __internals;
 pub use bytes::Bytes;
 pub use http::{header, Extensions, HeaderMap, Method, StatusCode, Version};
 
+pub use crate::application::cookies;
 pub use crate::application::extract::{
     Extension, FromRequest, Rejection, RequestContext, Requirements, State,
 };

@@ -5,6 +5,7 @@
 
 pub mod access_log;
 pub mod compression;
+pub mod cookies;
 pub(crate) mod error_body;
 pub(crate) mod extract;
 pub mod files;
