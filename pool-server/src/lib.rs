@@ -125,6 +125,8 @@ pub use crate::application::files;
 pub use crate::application::into_response::IntoResponse;
 pub use crate::application::middleware::{Middleware, Next};
 pub use crate::application::router::{Routes, Scope};
+#[cfg(feature = "json")]
+pub use crate::application::sessions;
 pub use crate::application::{access_log, compression, middleware, sse};
 pub use crate::error::Error;
 pub use crate::protocol::forwarded::ProxyHeader;

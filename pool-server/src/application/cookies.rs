@@ -320,6 +320,14 @@ impl PrivateCookieJar {
         remove(&mut self.jar, cookie.into(), self.https);
         self
     }
+
+    /// The length of `name=value` of cookie `name` as it will be sent,
+    /// encrypted and encoded: what a browser's size limit counts.
+    #[cfg(feature = "json")]
+    pub(crate) fn sent_len(&self, name: &str) -> Option<usize> {
+        let raw = self.jar.delta().find(|cookie| cookie.name() == name)?;
+        Some(raw.encoded().stripped().to_string().len())
+    }
 }
 
 impl<'r> FromRequest<'r> for PrivateCookieJar {
@@ -607,6 +615,10 @@ mod tests {
     fn a_private_cookie_is_unreadable_and_unforgeable() {
         let key = Key::generate();
         let jar = PrivateCookieJar::new(&request(&[], false), key.clone()).add(("cart", "tea"));
+        assert_eq!(
+            jar.sent_len("cart"),
+            Some(sent(&jar.clone().into_response()).len())
+        );
         let cookie = sent(&jar.into_response());
         assert!(!cookie.contains("tea"), "{cookie}");
 

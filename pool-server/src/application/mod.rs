@@ -13,6 +13,8 @@ pub(crate) mod into_response;
 pub mod middleware;
 pub(crate) mod params;
 pub(crate) mod router;
+#[cfg(feature = "json")]
+pub mod sessions;
 pub mod sse;
 
 use crate::{Request, Response};
