@@ -115,6 +115,7 @@ pub mod __internals;
 pub use bytes::Bytes;
 pub use http::{header, Extensions, HeaderMap, Method, StatusCode, Version};
 
+pub use crate::application::cookies;
 pub use crate::application::extract::{
     Extension, FromRequest, Rejection, RequestContext, Requirements, State,
 };
@@ -125,6 +126,8 @@ pub use crate::application::into_response::IntoResponse;
 pub use crate::application::middleware::{Middleware, Next};
 pub use crate::application::route_metrics::RouteStats;
 pub use crate::application::router::{Routes, Scope};
+#[cfg(feature = "json")]
+pub use crate::application::sessions;
 pub use crate::application::{access_log, compression, guard, middleware, sse};
 pub use crate::error::Error;
 pub use crate::protocol::forwarded::ProxyHeader;

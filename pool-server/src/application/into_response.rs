@@ -20,6 +20,7 @@ use crate::Response;
 /// | `Result<T, E>` | `T`'s or `E`'s response |
 /// | `Option<T>` | `T`'s response, or 404 with an empty body for `None` |
 /// | [`Json<T>`](crate::Json) | 200, `application/json` (feature `json`) |
+/// | `(jar, T)`, with a [`CookieJar`](crate::cookies::CookieJar) or a signed or private jar | `T`'s response with a `Set-Cookie` per cookie added or removed |
 ///
 /// Implement it for your own types, typically an error enum:
 ///

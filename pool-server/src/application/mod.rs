@@ -5,6 +5,7 @@
 
 pub mod access_log;
 pub mod compression;
+pub mod cookies;
 pub(crate) mod error_body;
 pub(crate) mod extract;
 pub mod files;
@@ -15,6 +16,8 @@ pub(crate) mod params;
 pub(crate) mod route_metrics;
 pub(crate) mod router;
 pub(crate) mod service;
+#[cfg(feature = "json")]
+pub mod sessions;
 pub mod sse;
 
 // Ready middleware for what browsers ask of a server.
