@@ -170,3 +170,43 @@ fn a_body_that_cannot_be_stored_gets_a_500_and_the_server_goes_on() {
     client.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok");
     assert_eq!(client.response().status, 200);
 }
+
+/// A handler keeps an upload under its final name: the spooled file is
+/// named, not copied, and stays whole after the request is gone.
+#[test]
+fn a_handler_keeps_an_upload_under_a_name() {
+    let spool = tempfile::tempdir().unwrap();
+    let kept_dir = spool.path().join("kept");
+    std::fs::create_dir(&kept_dir).unwrap();
+    let kept = kept_dir.join("upload.bin");
+    let target = kept.clone();
+    let dir = spool.path().to_owned();
+    let server = serve(move |b| {
+        b.max_body_size(64 * 1024 * 1024)
+            .body_buffer_size(16 * 1024)
+            .temp_dir(dir)
+            .handler(move |req| match req.persist_body(&target) {
+                Ok(n) => Response::text(format!("kept {n}")),
+                Err(err) => {
+                    Response::text(err.to_string()).with_status(pool_server::StatusCode::CONFLICT)
+                }
+            })
+    });
+    let data = body(3 * 1024 * 1024 + 1);
+    let mut client = server.client();
+    let head = format!(
+        "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+        data.len()
+    );
+    client.send(head.as_bytes());
+    client.send(&data);
+    assert_eq!(client.response().text(), format!("kept {}", data.len()));
+    // The request, and its handle on the file, are gone; the name stays.
+    drop(client);
+    drop(server);
+    assert_eq!(
+        hex(&Sha256::digest(std::fs::read(&kept).unwrap())),
+        hex(&Sha256::digest(&data))
+    );
+    assert_eq!(open_in(spool.path()), 0, "no spool file is left open");
+}

@@ -1,10 +1,11 @@
 //! The request a handler receives.
 
 use std::fmt;
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
 use std::net::{IpAddr, SocketAddr};
 use std::os::unix::fs::FileExt;
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -275,6 +276,54 @@ impl Request {
         }
     }
 
+    /// Keeps the body as the new file `path`, and returns its length. A
+    /// body spooled to disk is not copied when it can be helped: its
+    /// unnamed temporary file is given that name (a hard link through
+    /// `/proc/self/fd`, on Linux), which costs one system call whatever its
+    /// size, when `path` is on the same filesystem as the server's
+    /// [`temp_dir`](crate::Builder::temp_dir); otherwise, and for a body
+    /// held in memory, the bytes are copied. Either way the request still
+    /// reads its body as before. The file is not synced to disk: call
+    /// `File::sync_all` on it where a crash must not lose it.
+    ///
+    /// ```no_run
+    /// use pool_server::{route, Request, StatusCode};
+    ///
+    /// #[route("PUT /files/{name}")]
+    /// fn put(name: String, req: &Request) -> Result<String, StatusCode> {
+    ///     if name.contains('/') || name.starts_with('.') {
+    ///         return Err(StatusCode::BAD_REQUEST);
+    ///     }
+    ///     let kept = req
+    ///         .persist_body(format!("/srv/files/{name}"))
+    ///         .map_err(|_| StatusCode::CONFLICT)?;
+    ///     Ok(format!("{kept} bytes kept"))
+    /// }
+    /// ```
+    ///
+    /// # Errors
+    /// When `path` exists already (nothing is replaced), or the file cannot
+    /// be created or written.
+    pub fn persist_body(&self, path: impl AsRef<Path>) -> io::Result<u64> {
+        let path = path.as_ref();
+        if let Body::File { file, len, .. } = &self.body {
+            match link_unnamed(file, path) {
+                Ok(()) => return Ok(*len),
+                Err(err) if err.kind() == io::ErrorKind::AlreadyExists => return Err(err),
+                // Another filesystem (EXDEV), no /proc, a file that had a
+                // name once: copy instead.
+                Err(_) => {}
+            }
+        }
+        let mut kept = OpenOptions::new().write(true).create_new(true).open(path)?;
+        let copied = io::copy(&mut self.body_reader(), &mut kept);
+        if copied.is_err() {
+            // Half a file under the final name would pass for the body.
+            let _ = std::fs::remove_file(path);
+        }
+        copied
+    }
+
     /// Reads the body from the start, from memory or from its temporary file,
     /// without loading it whole. Each call starts again at the beginning.
     ///
@@ -382,6 +431,22 @@ impl fmt::Debug for Request {
     }
 }
 
+/// Names the unnamed file `file` as `path`: `linkat` of its
+/// `/proc/self/fd` entry, which needs no privilege (the `AT_EMPTY_PATH`
+/// form needs `CAP_DAC_READ_SEARCH`).
+fn link_unnamed(file: &File, path: &Path) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let proc_path = format!("/proc/self/fd/{}", file.as_raw_fd());
+    rustix::fs::linkat(
+        rustix::fs::CWD,
+        proc_path.as_str(),
+        rustix::fs::CWD,
+        path,
+        rustix::fs::AtFlags::SYMLINK_FOLLOW,
+    )
+    .map_err(io::Error::from)
+}
+
 /// Reads a request body; made by [`Request::body_reader`].
 pub struct BodyReader<'r>(Source<'r>);
 
@@ -437,5 +502,81 @@ impl fmt::Debug for BodyReader<'_> {
             Source::Memory(_) => "BodyReader(memory)",
             Source::File(_) => "BodyReader(file)",
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Seek, Write};
+    use std::os::unix::fs::MetadataExt;
+
+    use super::*;
+
+    fn spooled(dir: &Path, content: &[u8]) -> Request {
+        let mut file = tempfile::tempfile_in(dir).unwrap();
+        file.write_all(content).unwrap();
+        file.rewind().unwrap();
+        let mut request = Request::blank("127.0.0.1:1".parse().unwrap());
+        request.body = Body::File {
+            file,
+            len: content.len() as u64,
+            loaded: OnceLock::new(),
+        };
+        request
+    }
+
+    #[test]
+    fn a_spooled_body_is_kept_by_naming_its_file_not_by_copying() {
+        let dir = tempfile::tempdir().unwrap();
+        let request = spooled(dir.path(), b"upload");
+        let kept = dir.path().join("kept");
+        assert_eq!(request.persist_body(&kept).unwrap(), 6);
+        assert_eq!(std::fs::read(&kept).unwrap(), b"upload");
+        let Body::File { file, .. } = &request.body else {
+            unreachable!()
+        };
+        // One file with two handles: the request's and the new name.
+        assert_eq!(
+            file.metadata().unwrap().ino(),
+            std::fs::metadata(&kept).unwrap().ino()
+        );
+        assert_eq!(request.body(), b"upload", "the request still reads it");
+        let again = request.persist_body(&kept).unwrap_err();
+        assert_eq!(again.kind(), io::ErrorKind::AlreadyExists);
+    }
+
+    /// /dev/shm is another filesystem than the temporary directory here:
+    /// the link fails with EXDEV and the body is copied.
+    #[test]
+    fn a_spooled_body_is_copied_to_another_filesystem() {
+        let spool = tempfile::tempdir().unwrap();
+        let other = tempfile::tempdir_in("/dev/shm").unwrap();
+        let (a, b) = (
+            std::fs::metadata(spool.path()),
+            std::fs::metadata(other.path()),
+        );
+        assert_ne!(
+            a.unwrap().dev(),
+            b.unwrap().dev(),
+            "the test needs two filesystems"
+        );
+        let request = spooled(spool.path(), b"far away");
+        let kept = other.path().join("kept");
+        assert_eq!(request.persist_body(&kept).unwrap(), 8);
+        assert_eq!(std::fs::read(&kept).unwrap(), b"far away");
+    }
+
+    #[test]
+    fn a_body_in_memory_is_written_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut request = Request::blank("127.0.0.1:1".parse().unwrap());
+        request.body = Body::Memory {
+            bytes: Bytes::from_static(b"small"),
+            _charge: MemoryCharge::none(),
+        };
+        let kept = dir.path().join("kept");
+        assert_eq!(request.persist_body(&kept).unwrap(), 5);
+        assert_eq!(std::fs::read(&kept).unwrap(), b"small");
+        assert!(request.persist_body(&kept).is_err(), "nothing is replaced");
     }
 }
