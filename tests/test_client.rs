@@ -301,3 +301,54 @@ fn a_bytes_argument_shares_the_request_body() {
         "hello true"
     );
 }
+
+static PRODUCER_SAW_CLIENT_GO: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+#[route("GET /forever")]
+fn forever() -> Response {
+    let (sender, body) = stream::channel(1024);
+    std::thread::spawn(move || {
+        let mut n = 0u64;
+        while sender.send(format!("{n};")).is_ok() {
+            n += 1;
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        PRODUCER_SAW_CLIENT_GO.store(true, Ordering::SeqCst);
+    });
+    Response::from_stream(body)
+}
+
+/// A stream that never ends is read a piece at a time; dropping it is the
+/// client leaving, which the producer sees.
+#[test]
+fn an_endless_stream_is_read_in_pieces_and_left() {
+    let client = TestClient::new(Server::builder().routes(routes![forever, show])).unwrap();
+    let mut stream = client.get("/forever").open();
+    assert_eq!(stream.status(), StatusCode::OK);
+    let mut seen = String::new();
+    while !seen.contains("2;") {
+        let chunk = stream
+            .next_chunk(std::time::Duration::from_secs(5))
+            .expect("the producer sends");
+        seen.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+    assert!(seen.starts_with("0;1;2;"), "{seen}");
+    assert!(!stream.is_finished());
+    drop(stream);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !PRODUCER_SAW_CLIENT_GO.load(Ordering::SeqCst) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the producer never saw the client go"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    // A body that is not a stream comes whole, then the body has ended.
+    let mut whole = client.get("/notes/4").open();
+    assert_eq!(
+        whole.next_chunk(std::time::Duration::ZERO).unwrap(),
+        "note 4"
+    );
+    assert!(whole.is_finished());
+}

@@ -33,7 +33,7 @@ use std::net::SocketAddr;
 use std::os::unix::fs::FileExt;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH};
@@ -181,13 +181,73 @@ impl TestRequest<'_> {
     }
 
     /// Runs the request through the application and reads the whole
-    /// response body (a stream's, until its last sender is dropped). A body
-    /// that breaks off (a reader that fails, an aborted stream) is what
-    /// came before the break, and an error is logged.
+    /// response body (a stream's, until its last sender is dropped: for a
+    /// stream that never ends, such as server-sent events, use
+    /// [`open`](Self::open)). A body that breaks off (a reader that fails,
+    /// an aborted stream) is what came before the break, and an error is
+    /// logged.
     ///
     /// # Panics
     /// When the target does not start with `/` (or is not `*`).
     pub fn send(self) -> TestResponse {
+        let (status, headers, body) = self.answer();
+        TestResponse {
+            status,
+            headers,
+            body: body.map_or_else(Bytes::new, read_body),
+        }
+    }
+
+    /// Runs the request through the application and returns the response
+    /// with its body still open, to read a piece at a time as a client of
+    /// a stream does; dropping it is the client going away.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use pool_server::sse::{self, Event};
+    /// use pool_server::test::TestClient;
+    /// use pool_server::{route, routes, Server};
+    ///
+    /// #[route("GET /events")]
+    /// fn events() -> sse::EventStream {
+    ///     let (sender, stream) = sse::channel();
+    ///     std::thread::spawn(move || {
+    ///         let mut n = 0;
+    ///         // Never ends by itself: stops once the client has gone.
+    ///         while sender.send(Event::data(n.to_string())).is_ok() {
+    ///             n += 1;
+    ///             std::thread::sleep(Duration::from_millis(10));
+    ///         }
+    ///     });
+    ///     stream
+    /// }
+    ///
+    /// let client = TestClient::new(Server::builder().routes(routes![events])).unwrap();
+    /// let mut stream = client.get("/events").open();
+    /// let first = stream.next_chunk(Duration::from_secs(5)).expect("an event");
+    /// assert!(first.starts_with(b"data: 0\n\n"), "{first:?}");
+    /// drop(stream); // the client goes: the producer's next send fails
+    /// ```
+    ///
+    /// # Panics
+    /// When the target does not start with `/` (or is not `*`).
+    pub fn open(self) -> TestStream {
+        let (status, headers, body) = self.answer();
+        let body = match body {
+            Some(Body::Stream(stream)) => Open::Stream(Box::new(Watched::new(stream))),
+            Some(other) => Open::Done(Some(read_body(other))),
+            None => Open::Done(None),
+        };
+        TestStream {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// The application's answer: status, headers, and the body unless the
+    /// request was `HEAD`.
+    fn answer(self) -> (StatusCode, HeaderMap, Option<Body>) {
         assert!(
             self.target.starts_with('/') || self.target == "*",
             "a test request's target is a path, such as /users/7"
@@ -235,15 +295,12 @@ impl TestRequest<'_> {
             // from a handler is refused.
             response = Response::status_only(StatusCode::INTERNAL_SERVER_ERROR);
         }
-        let body = match request.method == Method::HEAD {
-            true => Bytes::new(),
-            false => read_body(response.take_body()),
-        };
-        TestResponse {
-            status: response.status(),
-            headers: std::mem::take(response.headers_mut()),
+        let body = (request.method != Method::HEAD).then(|| response.take_body());
+        (
+            response.status(),
+            std::mem::take(response.headers_mut()),
             body,
-        }
+        )
     }
 }
 
@@ -269,38 +326,148 @@ fn read_body(body: Body) -> Bytes {
             }
             out.into()
         }
-        Body::Stream(stream) => read_stream(&stream),
+        Body::Stream(stream) => read_stream(stream),
     }
 }
 
 /// Takes what the producers send until the last of them is gone.
-fn read_stream(stream: &BodyStream) -> Bytes {
-    let news = Arc::new((Mutex::new(false), Condvar::new()));
-    let wake = Arc::clone(&news);
-    stream.set_notify(Box::new(move || {
-        *wake.0.lock().unwrap_or_else(|e| e.into_inner()) = true;
-        wake.1.notify_all();
-    }));
+fn read_stream(stream: BodyStream) -> Bytes {
+    let mut watched = Watched::new(stream);
     let mut out = Vec::new();
-    loop {
-        match stream.pull(&mut out, usize::MAX, |out, data| {
-            out.extend_from_slice(data)
-        }) {
-            Pulled::More => {}
-            Pulled::Finished | Pulled::Overflowed => return out.into(),
-            Pulled::Aborted => {
-                log::error!("a response stream was aborted: its body is cut short");
-                return out.into();
+    while let Some(chunk) = watched.next(None) {
+        out.extend_from_slice(&chunk);
+    }
+    out.into()
+}
+
+/// A response stream, read as its producers send.
+struct Watched {
+    stream: BodyStream,
+    /// Set by the producers' wake-ups, cleared by the reader.
+    news: Arc<(Mutex<bool>, Condvar)>,
+    ended: bool,
+}
+
+impl Watched {
+    fn new(stream: BodyStream) -> Watched {
+        let news = Arc::new((Mutex::new(false), Condvar::new()));
+        let wake = Arc::clone(&news);
+        stream.set_notify(Box::new(move || {
+            *wake.0.lock().unwrap_or_else(|e| e.into_inner()) = true;
+            wake.1.notify_all();
+        }));
+        Watched {
+            stream,
+            news,
+            ended: false,
+        }
+    }
+
+    /// What the producers sent since the last call, waiting for some (up to
+    /// `within`, or for ever); `None` once the body has ended, or when
+    /// nothing came in time.
+    fn next(&mut self, within: Option<Duration>) -> Option<Bytes> {
+        let deadline = within.map(|d| Instant::now() + d);
+        loop {
+            if self.ended {
+                return None;
             }
-            Pulled::Empty => {
-                let (flag, changed) = &*news;
-                let mut flag = flag.lock().unwrap_or_else(|e| e.into_inner());
-                while !*flag {
-                    flag = changed.wait(flag).unwrap_or_else(|e| e.into_inner());
+            let mut out = Vec::new();
+            let pulled = self.stream.pull(&mut out, usize::MAX, |out, data| {
+                out.extend_from_slice(data)
+            });
+            match pulled {
+                Pulled::More => {}
+                Pulled::Finished | Pulled::Overflowed => self.ended = true,
+                Pulled::Aborted => {
+                    log::error!("a response stream was aborted: its body is cut short");
+                    self.ended = true;
                 }
-                *flag = false;
+                Pulled::Empty if out.is_empty() => {
+                    let (flag, changed) = &*self.news;
+                    let mut flag = flag.lock().unwrap_or_else(|e| e.into_inner());
+                    while !*flag {
+                        flag = match deadline {
+                            None => changed.wait(flag).unwrap_or_else(|e| e.into_inner()),
+                            Some(deadline) => {
+                                let left = deadline.checked_duration_since(Instant::now())?;
+                                changed
+                                    .wait_timeout(flag, left)
+                                    .unwrap_or_else(|e| e.into_inner())
+                                    .0
+                            }
+                        };
+                    }
+                    *flag = false;
+                    continue;
+                }
+                Pulled::Empty => {}
+            }
+            if !out.is_empty() {
+                return Some(out.into());
             }
         }
+    }
+}
+
+/// A response whose body is still open: made by [`TestRequest::open`].
+/// Dropping it is the client going away: the stream's senders fail from
+/// then on.
+pub struct TestStream {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Open,
+}
+
+enum Open {
+    Stream(Box<Watched>),
+    /// A body that is not a stream, whole; taken by the first read.
+    Done(Option<Bytes>),
+}
+
+impl TestStream {
+    /// The status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The header fields.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The first value of header `name` as text.
+    pub fn header(&self, name: impl http::header::AsHeaderName) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// What the producers sent since the last call, waiting up to `within`
+    /// for something to come; `None` when nothing came in time or the body
+    /// has ended (see [`is_finished`](Self::is_finished)). A body that is
+    /// not a stream comes whole, in one piece.
+    pub fn next_chunk(&mut self, within: Duration) -> Option<Bytes> {
+        match &mut self.body {
+            Open::Stream(watched) => watched.next(Some(within)),
+            Open::Done(whole) => whole.take().filter(|bytes| !bytes.is_empty()),
+        }
+    }
+
+    /// Whether the body has ended: every sender gone, and all they sent read.
+    pub fn is_finished(&self) -> bool {
+        match &self.body {
+            Open::Stream(watched) => watched.ended,
+            Open::Done(whole) => whole.is_none(),
+        }
+    }
+}
+
+impl fmt::Debug for TestStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TestStream")
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .field("finished", &self.is_finished())
+            .finish()
     }
 }
 
