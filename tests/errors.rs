@@ -474,7 +474,7 @@ fn a_client_still_sending_a_refused_body_reads_the_whole_413() {
     client.assert_closed();
 }
 
-/// Issue 8: the answers the loop makes by itself can have a body and type
+/// The answers the loop makes by itself can have a body and type
 /// chosen at build time; the 503 keeps its `Retry-After`.
 #[test]
 fn refusals_can_have_a_fixed_body() {
@@ -508,5 +508,32 @@ fn refusals_can_have_a_fixed_body() {
             .build()
             .expect_err("the loop never makes that status");
         assert!(err.is_config(), "{err:?}");
+    }
+}
+
+/// Every refusal's body set in one call, from its status and reason.
+#[test]
+fn refusal_bodies_are_set_in_one_call() {
+    let server = serve(|b| {
+        b.max_body_size(10)
+            .refusal_bodies("application/json", |status, reason| {
+                format!(r#"{{"error":"{reason}","status":{}}}"#, status.as_u16())
+            })
+            .handler(echo_path)
+    });
+    for (request, status, reason) in [
+        (
+            &b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n"[..],
+            413,
+            "Payload Too Large",
+        ),
+        (&b"GET / HTTP/1.1\r\n\r\n"[..], 400, "Bad Request"),
+    ] {
+        let response = assert_rejected(&server, request, status);
+        assert_eq!(response.header("content-type"), Some("application/json"));
+        assert_eq!(
+            response.text(),
+            format!(r#"{{"error":"{reason}","status":{status}}}"#)
+        );
     }
 }

@@ -386,6 +386,10 @@ fn query_strings_and_json_bodies() {
         response.text().starts_with("invalid JSON body: "),
         "{response:?}"
     );
+    assert!(
+        response.text().starts_with("invalid JSON body: "),
+        "{response:?}"
+    );
     let response = send(&server, "POST", "/sum", json, br#"{"a": 1}"#);
     assert_eq!(response.status, 422, "{response:?}");
     assert!(

@@ -159,6 +159,18 @@ fn error_body_renders_framework_errors_as_json() {
             .starts_with("{\"error\":\"invalid JSON body"),
         "{bad_json:?}"
     );
+    // A syntax error inside an object names no field: the parser's place
+    // (`?`) is no field of the value.
+    let key_not_a_string = client
+        .post("/notes")
+        .header("content-type", "application/json")
+        .body(r#"{"text": "a", 2: 3}"#)
+        .send();
+    assert_eq!(key_not_a_string.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        !key_not_a_string.text().contains("field"),
+        "{key_not_a_string:?}"
+    );
     assert_eq!(client.get("/notes/7").send().text(), "note 7");
 }
 

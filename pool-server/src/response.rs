@@ -306,14 +306,13 @@ impl Response {
     /// client sees a truncated body, never a complete-looking one.
     ///
     /// ```
+    /// use std::io::Read;
     /// use pool_server::{route, Response};
     ///
     /// #[route("GET /zeros")]
     /// fn zeros() -> Response {
-    ///     Response::stream(std::io::repeat(0).take_bytes(1 << 30))
+    ///     Response::stream(std::io::repeat(0).take(1 << 30))
     /// }
-    /// # trait TakeBytes: std::io::Read + Sized { fn take_bytes(self, n: u64) -> std::io::Take<Self> { self.take(n) } }
-    /// # impl<R: std::io::Read> TakeBytes for R {}
     /// ```
     pub fn stream(reader: impl Read + Send + 'static) -> Response {
         let mut response = Response::typed(OCTETS, Bytes::new());

@@ -15,8 +15,9 @@ use http::StatusCode;
 
 use crate::application::route_metrics::RouteStats;
 
-/// The statuses the event loop answers by itself, in [`Stats::refused`].
-const REFUSALS: [u16; 11] = [400, 408, 413, 414, 417, 431, 500, 501, 503, 505, 507];
+/// The statuses the event loop answers by itself, in [`Stats::refused`]
+/// (and whose bodies `Builder::refusal_body` sets).
+pub(crate) const REFUSALS: [u16; 11] = [400, 408, 413, 414, 417, 431, 500, 501, 503, 505, 507];
 
 /// Counts one connection gathered since the loop last took them.
 ///

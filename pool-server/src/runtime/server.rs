@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::engine::{self, Engine};
 use super::handle::{ServerHandle, StatsHandle, StatsSlot};
 use super::handoff::Shared;
+use super::metrics::REFUSALS;
 use crate::application::error_body::{render_errors, Renderer};
 use crate::application::extract::States;
 use crate::application::files::{Mount, ServeDir};
@@ -341,8 +342,7 @@ impl Builder {
         content_type: &str,
         body: impl Into<bytes::Bytes>,
     ) -> Builder {
-        const LOOP_MADE: [u16; 11] = [400, 408, 413, 414, 417, 431, 500, 501, 503, 505, 507];
-        if !LOOP_MADE.contains(&status.as_u16()) {
+        if !REFUSALS.contains(&status.as_u16()) {
             self.refusal_error = Some(format!(
                 "refusal_body({status}): the event loop never answers that status itself"
             ));
@@ -354,6 +354,31 @@ impl Builder {
                     "refusal_body({status}): {content_type:?} is not a valid content type"
                 ));
             }
+        }
+        self
+    }
+
+    /// The bodies of every answer the event loop makes by itself (see
+    /// [`refusal_body`](Self::refusal_body)), made once here by `render`
+    /// from each status and its reason phrase: one call for a JSON API.
+    ///
+    /// ```
+    /// use pool_server::{Server, StatusCode};
+    ///
+    /// let builder = Server::builder().refusal_bodies("application/json", |status, reason| {
+    ///     format!(r#"{{"error":"{reason}","status":{}}}"#, status.as_u16())
+    /// });
+    /// # drop(builder);
+    /// ```
+    pub fn refusal_bodies<B: Into<bytes::Bytes>>(
+        mut self,
+        content_type: &str,
+        render: impl Fn(http::StatusCode, &str) -> B,
+    ) -> Builder {
+        for code in REFUSALS {
+            let status = http::StatusCode::from_u16(code).expect("a valid status");
+            let reason = status.canonical_reason().unwrap_or_default();
+            self = self.refusal_body(status, content_type, render(status, reason));
         }
         self
     }

@@ -244,6 +244,10 @@ impl fmt::Debug for States {
 /// [`Builder::build`](crate::Builder::build) fail. Take `Option<State<T>>`
 /// for state that may be absent.
 ///
+/// `State<T>` dereferences to `T`, and no further: for a newtype such as
+/// `struct UploadDir(PathBuf)`, write `dir.0.join(..)`, or implement
+/// `Deref` for the newtype.
+///
 /// ```
 /// use std::sync::atomic::{AtomicU64, Ordering};
 /// use pool_server::{route, State};
@@ -482,16 +486,10 @@ impl<'r, T: serde::de::DeserializeOwned> FromRequest<'r> for Json<T> {
             ));
         }
         let mut body = serde_json::Deserializer::from_slice(cx.request.body());
-        let value = serde_path_to_error::deserialize(&mut body).map_err(|err| {
-            let field = err.path().to_string();
-            match field.as_str() {
-                "." | "" => json_rejection(err.inner(), String::new()),
-                _ => json_rejection(err.inner(), format!("field `{field}`: ")),
-            }
-        })?;
+        let value = serde_path_to_error::deserialize(&mut body)
+            .map_err(|err| json_rejection(err.inner(), &err.path().to_string()))?;
         // Trailing bytes after the value make the body malformed.
-        body.end()
-            .map_err(|err| json_rejection(&err, String::new()))?;
+        body.end().map_err(|err| json_rejection(&err, ""))?;
         Ok(Json(value))
     }
 }
@@ -509,14 +507,22 @@ impl<T: serde::Serialize> IntoResponse for Json<T> {
     }
 }
 
-/// 422 for JSON of the wrong shape, 400 for malformed JSON.
+/// 422 for JSON of the wrong shape, naming the field at `path`; 400 for
+/// malformed JSON, where the path says only how far the parser got (`?`
+/// inside an object) and would mislead.
 #[cfg(feature = "json")]
-fn json_rejection(err: &serde_json::Error, field: String) -> Rejection {
-    let status = match err.classify() {
-        serde_json::error::Category::Data => StatusCode::UNPROCESSABLE_ENTITY,
-        _ => StatusCode::BAD_REQUEST,
-    };
-    Rejection::new(status, format!("invalid JSON body: {field}{err}"))
+fn json_rejection(err: &serde_json::Error, path: &str) -> Rejection {
+    match err.classify() {
+        serde_json::error::Category::Data if !matches!(path, "" | "." | "?") => {
+            let message = format!("invalid JSON body: field `{path}`: {err}");
+            Rejection::new(StatusCode::UNPROCESSABLE_ENTITY, message)
+        }
+        serde_json::error::Category::Data => Rejection::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("invalid JSON body: {err}"),
+        ),
+        _ => Rejection::new(StatusCode::BAD_REQUEST, format!("invalid JSON body: {err}")),
+    }
 }
 
 /// `application/json`, `application/json; charset=utf-8` or
