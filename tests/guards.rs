@@ -324,3 +324,29 @@ fn test_client_applies_limits_and_guards_as_the_wire_does() {
         .send();
     assert_eq!(too_big.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+/// A scope's guard covers its whole prefix: an unknown path or another
+/// method there is refused as a known one is, and learned only with a key.
+#[test]
+fn a_scope_guard_covers_the_router_s_own_answers_under_its_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = api(dir.path());
+    let mut client = server.client();
+    for (request, with_key) in [
+        ("GET /api/nowhere", 404),
+        ("DELETE /api/whoami", 405),
+        ("GET /api/whoami", 200),
+    ] {
+        let head = format!("{request} HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert_eq!(client.request(head.as_bytes()).status, 401, "{request}");
+        let head = format!("{request} HTTP/1.1\r\nHost: x\r\nX-API-Key: secret\r\n\r\n");
+        assert_eq!(
+            client.request(head.as_bytes()).status,
+            with_key,
+            "{request}"
+        );
+    }
+    // Outside the prefix, nothing is guarded.
+    let response = client.request(b"GET /elsewhere HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(response.status, 404);
+}

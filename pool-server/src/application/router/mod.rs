@@ -664,7 +664,17 @@ impl Router {
             },
             Resolution::MethodNotAllowed(_) | Resolution::Options(_) => (None, false),
         };
-        let scope = entry.and_then(|entry| Some(&self.scopes[entry.scope?]));
+        let scope = match entry {
+            Some(entry) => entry.scope.map(|index| &self.scopes[index]),
+            // The router's own answers under a guarded prefix are guarded
+            // too: an unknown path there is refused as a known one would be.
+            None if self.scope_guards => self
+                .scopes
+                .iter()
+                .filter(|scope| scope::covers(&scope.prefix, path))
+                .max_by_key(|scope| scope.prefix.len()),
+            None => None,
+        };
         AtHead {
             guards: scope.map_or(&[][..], |scope| &scope.guards[..]),
             body_limit: entry.and_then(|entry| entry.body_limit),

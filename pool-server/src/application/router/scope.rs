@@ -125,11 +125,15 @@ impl Scope {
         self
     }
 
-    /// Checks the head of every request to the scope's routes (and its
-    /// `#[fallback]`) before its body is read, after the server-wide guards
-    /// and an enclosing scope's; see [`guard`](crate::guard). `Err` refuses
-    /// the request with that answer: the body is never read and no
-    /// `100 Continue` is sent.
+    /// Checks the head of every request under the prefix before its body
+    /// is read, after the server-wide guards and an enclosing scope's; see
+    /// [`guard`](crate::guard). `Err` refuses the request with that answer:
+    /// the body is never read and no `100 Continue` is sent. Unlike the
+    /// scope's middleware, a guard also covers what the router answers by
+    /// itself under the prefix (a 404 for an unknown path, a 405, an
+    /// `OPTIONS` answer), so a client without a key learns nothing of
+    /// which paths exist. A route of another scope, or of none, under the
+    /// same prefix is guarded by its own scope only.
     ///
     /// ```
     /// use pool_server::{Request, Scope, StatusCode};
