@@ -2,6 +2,33 @@
 //!
 //! Every limit protects the server from one kind of client: the status code
 //! named on each constant is what a client that crosses it receives.
+//!
+//! Each limit has a [`Builder`](crate::Builder) method of the same name;
+//! the defaults are the `DEFAULT_*` constants below.
+//!
+//! | setting (builder method) | default | what the client gets past it |
+//! |---|---|---|
+//! | `max_head_size` | 16 KiB | 431, or 414 when the request line alone is longer |
+//! | `max_headers` | 100 (at most 1,024) | 431 |
+//! | `max_body_size` | 2 MiB, after chunked decoding; per route or scope with [`Routes::max_body_size`](crate::Routes::max_body_size), [`Scope::max_body_size`](crate::Scope::max_body_size) | 413 (from the head alone when it has `Content-Length`) |
+//! | `body_buffer_size` | 64 KiB of one body in memory | nothing: the rest of the body is written to a temporary file |
+//! | `body_memory_limit` | 64 MiB of bodies in memory, all connections together | nothing: new bodies go to a temporary file whatever their size |
+//! | `temp_dir` | [`std::env::temp_dir`] | 507 when a spooled body does not fit on its disk, 500 when it cannot be written there at all |
+//! | `header_read_timeout` | 10 s to send a whole head once its first byte has come (the empty lines a client may send before a request line count: at most ten are skipped, more get 400), and to begin the first one on a new connection | 408 (a connection that sent nothing is closed silently) |
+//! | `body_read_timeout` | 30 s between two reads of a body | 408 |
+//! | `keep_alive_timeout` | 60 s idle between requests | the connection is closed, with no response |
+//! | `write_timeout` | 30 s without reading any of a pending response (each write that makes progress restarts it) | the connection is closed |
+//! | `write_window` | 64 KiB of answers waiting unsent; also the window in which streamed bodies are read and sent | the next pipelined request waits until the client has read them |
+//! | `max_connections` | 16,384 open connections | not accepted until one closes (it waits in the kernel's backlog) |
+//! | `queue_capacity` | 1,024 requests waiting for a worker | 503 with `Retry-After`, answered by the loop |
+//! | `shutdown_timeout` | 30 s for in-flight requests at shutdown | queued requests get 503; `run` returns without waiting for handlers still running, and no handler starts after it returned |
+//!
+//! Every timeout must be at most 365 days ([`MAX_TIMEOUT`]), and all but
+//! `shutdown_timeout` longer than zero.
+//! [`workers`](crate::Builder::workers) defaults to the
+//! number of CPUs. [`Builder::build`](crate::Builder::build) returns an
+//! error, and does not panic, for zero workers, an out-of-range limit or a
+//! `temp_dir` that is not a directory.
 
 use std::path::PathBuf;
 use std::sync::Arc;

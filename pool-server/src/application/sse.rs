@@ -9,6 +9,35 @@
 //! Quiet streams get a comment line every 15 s (settable), so proxies do not
 //! cut them.
 //!
+//! In detail:
+//!
+//! - The answer is 200 with `Content-Type: text/event-stream`,
+//!   `Cache-Control: no-cache` and `X-Accel-Buffering: no` (so nginx does
+//!   not buffer it). An [`Event`] is [`Event::data`], optionally
+//!   [`.event(name)`](Event::event) (what `EventSource` listeners subscribe
+//!   to) and [`.id(id)`](Event::id) (sent back as `Last-Event-ID` on
+//!   reconnection); [`EventStream::retry`] tells the client how long to
+//!   wait before reconnecting.
+//! - Slow clients: each stream queues at most `capacity` bytes the client
+//!   has not read ([`DEFAULT_CAPACITY`], 64 KiB, for [`channel`];
+//!   [`channel_with_capacity`] sets another). A send that would go past it
+//!   disconnects the client instead. From then on, and once the client has
+//!   gone, every send fails with [`Closed`](crate::stream::Closed), so a
+//!   producer drops the sender and a stalled client costs at most
+//!   `capacity` bytes.
+//! - Keep-alive comments: a stream quiet for 15 s ([`DEFAULT_KEEP_ALIVE`])
+//!   gets a comment line, `:`, which `EventSource` ignores, so proxies and
+//!   clients do not take it for dead. [`EventStream::keep_alive`] with
+//!   `Some(d)` changes the interval and `None` turns it off. For a plain
+//!   [`stream`], [`BodyStream::heartbeat`](crate::stream::BodyStream::heartbeat)
+//!   writes bytes that mean nothing to your format.
+//! - A stream holds no worker, so two workers can serve hundreds of open
+//!   streams and still answer other requests. At shutdown, open streams
+//!   are ended and their connections closed.
+//! - Event streams are not compressed by
+//!   [`Compression`](crate::compression::Compression) unless its
+//!   `event_streams(true)` says so.
+//!
 //! ```no_run
 //! use std::sync::Mutex;
 //! use pool_server::sse::{self, Event, EventSender, EventStream};

@@ -2,6 +2,14 @@
 //! real router, mounts, middleware, extractors, `IntoResponse` and error
 //! answers, from a unit test.
 //!
+//! It runs in the test's own thread and needs no extra dev-dependency. In
+//! a binary crate, put the routes in a function (`fn app() -> Builder`)
+//! that `main` and the tests share. [`TestClient::get`], `post`, `put`,
+//! `delete`, `head` and `options` start a request; `.body(..)`,
+//! `.json(&value)` and `.header(..)` shape it. The response has
+//! `status()`, `headers()`, `text()`, `bytes()` and `json::<T>()`;
+//! streamed bodies are read whole.
+//!
 //! ```
 //! use pool_server::test::TestClient;
 //! use pool_server::{route, routes, Server, StatusCode};

@@ -87,6 +87,22 @@
 //! coding appended for a precompressed file): it changes whenever a write
 //! changes the length or the modification time, which is as strong as a
 //! file system lets a server be without hashing every file.
+//!
+//! # What is refused
+//! Nothing outside the directory is served. Each path segment is
+//! percent-decoded and checked on its own: `..` and `.`, empty segments
+//! (`//etc/passwd`) and drive prefixes (`C:`) get 404; encoded separators
+//! (`%2f`, `%5c`), backslashes, NUL (`%00`) and names that are not UTF-8
+//! get 400. The file found is then canonicalized and must still be inside
+//! the directory, so a symlink that leads out gets 404 unless
+//! [`follow_symlinks_outside(true)`](ServeDir::follow_symlinks_outside).
+//! On Linux the checked path, which has no symlink left, is then opened
+//! with `openat2` beneath the directory and no symlink allowed: a link
+//! swapped in between the check and the open (by anyone who can write
+//! there) gets 404 too, rather than leading out. Only regular files are
+//! served: a FIFO, socket or device under the directory gets 404, at once.
+//! Names that start with `.` get 404 unless
+//! [`dotfiles(true)`](ServeDir::dotfiles).
 
 pub(crate) mod conditional;
 mod encoding;
