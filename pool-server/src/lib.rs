@@ -92,7 +92,7 @@
 //! # }
 //! ```
 //!
-//! # Modules
+//! # Map of the modules
 //!
 //! The crate root holds the server ([`Server`], [`Builder`], [`ServerHandle`]),
 //! the request and response ([`Request`], [`Response`]), routing ([`route`],
