@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/soak.sh - pool-server under a bounded mixed load for minutes (issue 10).
+# bench/soak.sh - pool-server under a bounded mixed load for minutes.
 # Builds `cargo build --release --example soak`, starts it on 127.0.0.1 with
 # a spool directory of its own, drives it with bench/soak.py for DURATION
 # seconds, stops it with SIGTERM, and exits non-zero if anything grew without

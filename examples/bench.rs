@@ -1,5 +1,5 @@
-//! The server that `bench/run.sh` (and the maintainers' cross-check,
-//! `../shared/bench/compare.sh`) measures.
+//! The server that `bench/run.sh` (and the external peer cross-check that
+//! `bench/README.md` describes) measures.
 //!
 //! ```text
 //! cargo build --release --example bench

@@ -1,5 +1,5 @@
 //! The server that `bench/soak.sh` keeps under a mixed load for minutes
-//! (issue 10): every feature on, and its metrics on `GET /metrics`.
+//!: every feature on, and its metrics on `GET /metrics`.
 //!
 //! ```text
 //! cargo build --release --example soak

@@ -1,4 +1,4 @@
-//! The access-log middleware (issue 8): one Combined Log Format line per
+//! The access-log middleware: one Combined Log Format line per
 //! request, 404s included, under the `pool_server::access` target. In its
 //! own test binary: the logger is process-wide.
 

@@ -1,4 +1,4 @@
-//! Heap allocations per request on the keep-alive path (issue 9): a real
+//! Heap allocations per request on the keep-alive path: a real
 //! server on loopback answers `GET /plaintext` with a static string, and a
 //! counting global allocator checks that each request costs at most
 //! [`MAX_ALLOCATIONS_PER_REQUEST`], one request at a time and 16 pipelined

@@ -221,7 +221,7 @@ fn handler_sees_http10_and_no_query() {
     );
 }
 
-/// Issue 6: a timeout that overflows the clock is refused by `build()`,
+/// A timeout that overflows the clock is refused by `build()`,
 /// instead of panicking the event loop at the first deadline; the longest
 /// allowed one serves normally.
 #[test]

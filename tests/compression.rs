@@ -1,4 +1,4 @@
-//! The compression middleware (issue 8): brotli or gzip as the client
+//! The compression middleware: brotli or gzip as the client
 //! allows, only for compressible bodies worth it, always with
 //! `Vary: Accept-Encoding`; streamed bodies (readers, streams fed from
 //! other threads, files, server-sent events when asked) compressed as they

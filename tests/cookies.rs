@@ -208,10 +208,9 @@ fn a_private_cookie_is_unreadable_on_the_wire() {
     let set_cookie = hidden.header("set-cookie").unwrap();
     assert!(set_cookie.starts_with("secret="), "{set_cookie}");
     let head = String::from_utf8_lossy(&hidden.head);
-    assert!(
-        !head.contains("plaintext") && !head.contains("42"),
-        "{head}"
-    );
+    // Nothing of the value shows (the head's Date has digits of its own,
+    // and a ciphertext's base64 may hold any short run of letters).
+    assert!(!head.contains("plaintext"), "{head}");
 
     let cookie = cookie_pair(&hidden);
     let revealed = client.request(&get("/secret", &cookie));

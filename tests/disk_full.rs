@@ -1,4 +1,4 @@
-//! A spooled upload that does not fit (issue 7) gets 507 and a log line,
+//! A spooled upload that does not fit gets 507 and a log line,
 //! never a hang, and the server goes on. "Full" is the process's file size
 //! limit here (RLIMIT_FSIZE), which fails writes as a full disk does; it is
 //! process-wide, hence this test binary of its own.

@@ -1,4 +1,4 @@
-//! Shutdown under load (issue 10): SIGTERM while clients keep sending.
+//! Shutdown under load: SIGTERM while clients keep sending.
 //! Every request the server read is answered in full, every other one is
 //! refused cleanly, `run` returns, and no thread is left. In its own test
 //! binary: it counts the process's threads and raises a process-wide signal.

@@ -439,7 +439,7 @@ fn panicking_handler_gets_500_and_the_worker_survives() {
     assert_eq!(response.text(), "still here");
 }
 
-/// Issue 6: a `Transfer-Encoding` field with no coding is refused, never
+/// A `Transfer-Encoding` field with no coding is refused, never
 /// skipped in favour of the `Content-Length` beside it.
 #[test]
 fn transfer_encoding_without_a_coding_is_400() {

@@ -1,4 +1,4 @@
-//! Faults in the middle of an exchange (issue 10): a client that resets its
+//! Faults in the middle of an exchange: a client that resets its
 //! connection (`SO_LINGER` 0) mid-head, mid-body, mid-response, mid-stream
 //! or mid-upload frees its slot, its worker, its body memory and any
 //! temporary file, and the next client is served; handlers that panic on

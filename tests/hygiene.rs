@@ -1,4 +1,4 @@
-//! Response hygiene (issue 10): a handler's mistakes never reach the wire
+//! Response hygiene: a handler's mistakes never reach the wire
 //! as they are. Each case is checked on a raw keep-alive connection, and
 //! then the NEXT response on that connection is read and checked too, so a
 //! dropped body or a wrong length cannot hide in the bytes after it. Each

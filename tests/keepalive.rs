@@ -178,7 +178,7 @@ fn a_connection_that_never_sends_is_closed_after_the_header_read_timeout() {
     assert!(waited >= timeout, "closed after only {waited:?}");
 }
 
-/// Issue 6: an EOF that arrives with the request's last bytes brings no new
+/// An EOF that arrives with the request's last bytes brings no new
 /// readiness edge; the server must still see it and close once it answered,
 /// not hold the slot until the keep-alive timeout.
 #[test]

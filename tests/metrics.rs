@@ -1,4 +1,4 @@
-//! Metrics (issue 8): counts that follow what happened on the wire, and a
+//! Metrics: counts that follow what happened on the wire, and a
 //! Prometheus rendering that a real parser reads.
 
 #[allow(dead_code)]

@@ -1,4 +1,4 @@
-//! Middleware (issue 8): the first added is the outermost, it can answer
+//! Middleware: the first added is the outermost, it can answer
 //! without the handler, and it sees every response the application makes:
 //! 404s, 405s, `OPTIONS` answers, extractor rejections and panics as 500s.
 

@@ -1,4 +1,4 @@
-//! Out of file descriptors and at `max_connections` (issue 10): the server
+//! Out of file descriptors and at `max_connections`: the server
 //! degrades (new clients wait in the backlog, accept errors are logged) but
 //! does not spin or die, and it recovers once descriptors are free.
 //!

@@ -1,4 +1,4 @@
-//! Sustained overload (issue 10): many more clients than workers plus
+//! Sustained overload: many more clients than workers plus
 //! queue, for a while. The excess is shed by the loop with 503 and
 //! `Retry-After`, every accepted request is answered, and nothing is lost:
 //! accepted + refused == sent. The latency of accepted requests is printed

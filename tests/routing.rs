@@ -1,4 +1,4 @@
-//! Routing over real sockets (issue 3): `#[route]` functions listed with
+//! Routing over real sockets: `#[route]` functions listed with
 //! `routes!`, matching precedence, path parameters (percent-encoded and
 //! bad), wildcards, 404/405 with `Allow`, `HEAD`, `OPTIONS`, the fallback
 //! handler, shared state, query strings, JSON, the `build()` errors,

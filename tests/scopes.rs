@@ -1,4 +1,4 @@
-//! Route groups (`Scope`) and `#[fallback]` (issue 8), through the
+//! Route groups (`Scope`) and `#[fallback]`, through the
 //! `TestClient`: prefixes, which middleware runs for what and in which
 //! order, conflicts at `build()`, and `Allow`/405/`OPTIONS` across scopes.
 

@@ -123,7 +123,7 @@ fn shutdown_returns_within_its_timeout_when_a_handler_is_stuck() {
     );
 }
 
-/// Issue 6: a client waiting in the listen backlog (here behind
+/// A client waiting in the listen backlog (here behind
 /// `max_connections(1)`) had sent its request before the stop; closing the
 /// listener would reset it. It gets an answer instead.
 #[test]
@@ -149,7 +149,7 @@ fn shutdown_answers_a_request_waiting_in_the_backlog() {
     holder.assert_closed();
 }
 
-/// Issue 6: jobs no worker started by the shutdown deadline never start:
+/// Jobs no worker started by the shutdown deadline never start:
 /// their clients get 503 before `shutdown` returns, and their handler does
 /// not run later when the stuck worker frees up.
 #[test]

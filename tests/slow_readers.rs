@@ -17,7 +17,7 @@ use support::serve;
 
 const BIG: usize = 16 * 1024 * 1024;
 
-/// Issue 6: every write that makes progress restarts `write_timeout`, so a
+/// Every write that makes progress restarts `write_timeout`, so a
 /// client that keeps reading, slowly, gets the whole body even when the
 /// transfer lasts several times the timeout.
 #[test]
@@ -51,7 +51,7 @@ fn a_steady_slow_reader_outlasts_the_write_timeout() {
     );
 }
 
-/// Issue 6: with responses of 4 MiB and a client that pipelines 32
+/// With responses of 4 MiB and a client that pipelines 32
 /// requests without reading, the server stops answering while a window's
 /// worth waits unsent, instead of encoding 128 MiB; once the client reads,
 /// every answer arrives, in order.

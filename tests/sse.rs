@@ -1,4 +1,4 @@
-//! Server-sent events (issue 7): hundreds of open streams held by two
+//! Server-sent events: hundreds of open streams held by two
 //! workers, one broadcast reaching every one of them, and fresh requests
 //! answered meanwhile.
 

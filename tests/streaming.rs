@@ -1,4 +1,4 @@
-//! Response bodies that are not in memory (issue 7): readers sent a window
+//! Response bodies that are not in memory: readers sent a window
 //! at a time, files, and streams fed from other threads. A slow reader of a
 //! large body holds no worker; a broken source (a failing reader, a stream
 //! whose producer panics or aborts) never looks complete, compressed or

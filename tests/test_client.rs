@@ -1,4 +1,4 @@
-//! The in-process `TestClient` (issue 8): the real router, middleware,
+//! The in-process `TestClient`: the real router, middleware,
 //! extractors and error answers, with no socket.
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,4 +1,4 @@
-//! Request bodies of any size (issue 7): past `body_buffer_size` the loop
+//! Request bodies of any size: past `body_buffer_size` the loop
 //! spools them to an unnamed temporary file as they arrive; the handler
 //! reads them back intact, and the file is gone on every path.
 

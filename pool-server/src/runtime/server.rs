@@ -167,7 +167,7 @@ impl Builder {
     /// accepted; all feed the one worker pool, and every limit holds across
     /// them. With more than one, each has its own listening socket on the
     /// address (`SO_REUSEPORT`) and the kernel spreads new connections over
-    /// them. One loop carries a lot (see the README's benchmarks for
+    /// them. One loop carries a lot (see `bench/README.md` for
     /// when a second one pays); zero is an error at [`build`](Self::build).
     ///
     /// By default 1, or the number in the `POOL_SERVER_LOOPS` environment
