@@ -89,7 +89,6 @@
 //! file system lets a server be without hashing every file.
 
 pub(crate) mod conditional;
-mod encoding;
 mod mime;
 pub(crate) mod range;
 pub(crate) mod resolve;
@@ -104,9 +103,9 @@ use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, StatusCode};
 
 use self::conditional::{Outcome, Validators};
-use self::encoding::Coding;
 use self::range::Ranges;
 use self::resolve::{Entry, Refused, Root};
+use crate::protocol::accept_encoding::{self, Coding};
 use crate::protocol::date;
 use crate::response::Representation;
 use crate::{Error, Request, Response};
@@ -244,8 +243,9 @@ impl ServeDir {
     }
 
     /// Whether to send `NAME.br` or `NAME.gz`, when it exists beside
-    /// `NAME`, to clients whose `Accept-Encoding` allows it: Brotli before
-    /// gzip at equal weight, a coding with `q=0` never. It goes out with
+    /// `NAME`, to clients whose `Accept-Encoding` prefers it to `NAME`
+    /// (read as [`Compression`](crate::compression::Compression) reads it:
+    /// Brotli before gzip at equal weight, a coding with `q=0` never). It goes out with
     /// `Content-Encoding`, the original's `Content-Type` and an `ETag` of
     /// its own. Off by default. When on, every file response has
     /// `Vary: Accept-Encoding`.
@@ -394,10 +394,10 @@ impl ServeDir {
     /// `original`) that the client accepts, or `original`.
     fn select(&self, req: &Request, root: &Root, real: &Path, original: Selected) -> Selected {
         if self.precompressed {
-            for coding in encoding::accepted(req.headers()) {
+            for coding in accept_encoding::preferred(req.headers()) {
                 let mut sibling = real.as_os_str().to_owned();
                 sibling.push(".");
-                sibling.push(coding.extension());
+                sibling.push(extension(coding));
                 // The sibling may be a symlink too: the same rules apply.
                 if let Ok((_, Entry::File(file, meta))) = self.open_under(root, Path::new(&sibling))
                 {
@@ -601,6 +601,14 @@ fn open_error(path: &Path, err: &io::Error) -> StatusCode {
     } else {
         log::error!("cannot open {}: {err}", path.display());
         StatusCode::INTERNAL_SERVER_ERROR
+    }
+}
+
+/// The extension of a file precompressed with `coding`, after its name.
+fn extension(coding: Coding) -> &'static str {
+    match coding {
+        Coding::Brotli => "br",
+        Coding::Gzip => "gz",
     }
 }
 
