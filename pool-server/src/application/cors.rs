@@ -88,7 +88,7 @@
 //! before) middleware that refuses requests, such as a login check: a
 //! preflight carries no credentials and must not be refused, and a
 //! refusal needs the CORS fields for the page to read it. On a
-//! [`Scope`](crate::Scope) it would not see preflights, which the router
+//! [`Scope`](crate::routing::Scope) it would not see preflights, which the router
 //! answers by itself for the scope's paths.
 
 use std::fmt;

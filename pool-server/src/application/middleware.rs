@@ -16,8 +16,8 @@
 //! answers by itself (400 for unreadable requests, 408, 413, 414, 431, 501,
 //! 503) never reaches user code.
 //!
-//! Middleware for some routes only goes on a [`Scope`](crate::Scope), with
-//! [`Scope::wrap`](crate::Scope::wrap): it runs inside the server-wide
+//! Middleware for some routes only goes on a [`Scope`](crate::routing::Scope), with
+//! [`Scope::wrap`](crate::routing::Scope::wrap): it runs inside the server-wide
 //! middleware, for the requests routed to the scope's routes (see the
 //! `Scope` docs for what it sees under its prefix).
 //!
@@ -83,7 +83,7 @@ use crate::error::panic_message;
 use crate::{Error, Request, Response};
 
 /// Code that runs around every request, added with
-/// [`Builder::wrap`](crate::Builder::wrap) or [`Scope::wrap`](crate::Scope::wrap).
+/// [`Builder::wrap`](crate::Builder::wrap) or [`Scope::wrap`](crate::routing::Scope::wrap).
 /// Plain functions of the form `fn(&mut Request, Next<'_>) -> Response`
 /// are middleware, and so is any closure wrapped in [`from_fn`]; implement
 /// the trait for middleware that carries configuration.

@@ -18,9 +18,10 @@
 //!
 //! ```
 //! use pool_server::cookies::Key;
+//! use pool_server::extract::Form;
 //! use pool_server::sessions::{Session, Sessions};
 //! use pool_server::test::TestClient;
-//! use pool_server::{header, route, routes, Form, Server, StatusCode};
+//! use pool_server::{header, route, routes, Server, StatusCode};
 //! use serde::Deserialize;
 //!
 //! #[derive(Deserialize)]
@@ -86,6 +87,7 @@
 //! use std::sync::Mutex;
 //!
 //! use pool_server::cookies::Key;
+//! use pool_server::extract::Form;
 //! use pool_server::sessions::{Session, Sessions};
 //! use pool_server::{route, routes, Server, State};
 //!
@@ -138,7 +140,7 @@ use crate::{Request, Response};
 
 /// The middleware that loads and saves sessions, added with
 /// [`Builder::wrap`](crate::Builder::wrap) (or
-/// [`Scope::wrap`](crate::Scope::wrap)); routes take the session as a
+/// [`Scope::wrap`](crate::routing::Scope::wrap)); routes take the session as a
 /// [`Session`] argument.
 ///
 /// It holds the [`Key`] that encrypts the session cookie: generate one

@@ -25,7 +25,7 @@ pub type Job = Box<dyn FnOnce() + Send + 'static>;
 ///
 /// ```
 /// use std::sync::mpsc;
-/// use pool_server::ThreadPool;
+/// use pool_server::pool::ThreadPool;
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let pool = ThreadPool::new(2)?;

@@ -23,8 +23,9 @@
 //! signed-in users read `private/`:
 //!
 //! ```no_run
+//! use pool_server::extract::{FromRequest, RequestContext};
 //! use pool_server::files::ServeDir;
-//! use pool_server::{route, routes, FromRequest, RequestContext, Request, Response};
+//! use pool_server::{route, routes, Request, Response};
 //! use pool_server::{Server, State, StatusCode};
 //!
 //! /// Someone who sent credentials (checking them is left out here).

@@ -16,8 +16,9 @@ use crate::{Error, Request};
 /// given to [`Builder::scope`](crate::Builder::scope).
 ///
 /// ```
+/// use pool_server::routing::Scope;
 /// use pool_server::test::TestClient;
-/// use pool_server::{route, routes, Next, Request, Response, Scope, Server, StatusCode};
+/// use pool_server::{route, routes, Next, Request, Response, Server, StatusCode};
 ///
 /// #[route("GET /")]
 /// fn home() -> &'static str {
@@ -132,7 +133,8 @@ impl Scope {
     /// `100 Continue` is sent.
     ///
     /// ```
-    /// use pool_server::{Request, Scope, StatusCode};
+    /// use pool_server::routing::Scope;
+    /// use pool_server::{Request, StatusCode};
     ///
     /// let uploads = Scope::new("/uploads").guard(|req: &mut Request| {
     ///     match req.header("authorization") {
