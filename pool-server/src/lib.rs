@@ -144,6 +144,18 @@ pub use pool_server_macros::{fallback, route, routes};
 // Ready middleware for what browsers ask of a server.
 pub use crate::application::{cors, request_id, security_headers};
 
+// Transitional, hidden: the old root paths of what moved to `extract` and
+// `routing`, while README.md, application/extract/mod.rs and
+// runtime/server.rs (rewritten on other branches) still name them in
+// doctests and links. Remove once they name the new paths.
+#[cfg(feature = "json")]
+#[doc(hidden)]
+pub use crate::application::extract::{Form, Query};
+#[doc(hidden)]
+pub use crate::application::extract::{FromRequest, Rejection, RequestContext, Requirements};
+#[doc(hidden)]
+pub use crate::application::router::Scope;
+
 pub mod extract {
     //! The arguments a route function takes besides its path parameters,
     //! and [`FromRequest`] to write more.
