@@ -102,7 +102,8 @@ use http::header::{
 use http::{Method, StatusCode};
 
 use super::middleware::{Middleware, Next};
-use crate::{Request, Response};
+use crate::request::Request;
+use crate::response::Response;
 
 /// The CORS middleware; see the [module docs](self).
 pub struct Cors {

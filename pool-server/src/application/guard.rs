@@ -45,7 +45,8 @@
 use std::sync::Arc;
 
 use super::into_response::IntoResponse;
-use crate::{Request, Response};
+use crate::request::Request;
+use crate::response::Response;
 
 /// A guard as the router keeps it: its refusal, if it refuses.
 pub(crate) type GuardFn = dyn Fn(&mut Request) -> Option<Response> + Send + Sync;

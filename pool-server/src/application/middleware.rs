@@ -79,8 +79,9 @@ use http::StatusCode;
 use super::error_body::{render, Renderer};
 use super::into_response::IntoResponse;
 use super::Handler;
-use crate::error::panic_message;
-use crate::{Error, Request, Response};
+use crate::error::{panic_message, Error};
+use crate::request::Request;
+use crate::response::Response;
 
 /// Code that runs around every request, added with
 /// [`Builder::wrap`](crate::Builder::wrap) or [`Scope::wrap`](crate::routing::Scope::wrap).

@@ -136,7 +136,8 @@ use super::cookies::{cookie, Cookie, Key, PrivateCookieJar};
 use super::extract::{FromRequest, Rejection, RequestContext};
 use super::into_response::IntoResponse;
 use super::middleware::{Middleware, Next};
-use crate::{Request, Response};
+use crate::request::Request;
+use crate::response::Response;
 
 /// The middleware that loads and saves sessions, added with
 /// [`Builder::wrap`](crate::Builder::wrap) (or
@@ -423,8 +424,8 @@ mod tests {
     use http::header::{COOKIE, SET_COOKIE};
 
     use super::*;
-    use crate::test::{TestClient, TestResponse};
-    use crate::Server;
+    use crate::runtime::server::Server;
+    use crate::runtime::test_client::{TestClient, TestResponse};
 
     fn write(session: &Session) -> Write {
         session.lock().write

@@ -106,10 +106,11 @@ use http::{Method, StatusCode};
 use self::conditional::{Outcome, Validators};
 use self::range::Ranges;
 use self::resolve::{Entry, Refused, Root};
+use crate::error::Error;
 use crate::protocol::accept_encoding::{self, Coding};
 use crate::protocol::date;
-use crate::response::Representation;
-use crate::{Error, Request, Response};
+use crate::request::Request;
+use crate::response::{Representation, Response};
 
 const ALLOW_GET_HEAD: HeaderValue = HeaderValue::from_static("GET, HEAD");
 

@@ -10,7 +10,8 @@ use super::{Listed, Routes};
 use crate::application::guard::{self, GuardFn};
 use crate::application::into_response::IntoResponse;
 use crate::application::middleware::{self, Middleware};
-use crate::{Error, Request};
+use crate::error::Error;
+use crate::request::Request;
 
 /// Routes under a path prefix, with middleware that runs only for them;
 /// given to [`Builder::scope`](crate::Builder::scope).
