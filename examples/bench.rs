@@ -37,8 +37,9 @@ use std::sync::Mutex;
 use std::thread;
 use std::time::Duration;
 
+use pool_server::extract::Query;
 use pool_server::sse::{self, Event, EventSender, EventStream};
-use pool_server::{route, routes, Next, Query, Request, Response, Server, State, StatusCode};
+use pool_server::{route, routes, Next, Request, Response, Server, State, StatusCode};
 use serde::Deserialize;
 
 const USAGE: &str = "usage: bench PORT [WORKERS [STATIC_DIR]]";

@@ -25,7 +25,8 @@
 use std::io::{self, Read};
 use std::time::Duration;
 
-use pool_server::{header, route, routes, Query, Response, Server};
+use pool_server::extract::Query;
+use pool_server::{header, route, routes, Response, Server};
 use serde::Deserialize;
 
 /// The size when the query names none: 4 GiB, more than fits in memory.

@@ -23,8 +23,9 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use pool_server::access_log::AccessLog;
+use pool_server::routing::Scope;
 use pool_server::{
-    fallback, route, routes, Middleware, Next, Request, Response, Scope, Server, State, StatusCode,
+    fallback, route, routes, Middleware, Next, Request, Response, Server, State, StatusCode,
 };
 
 /// The notes, shared by every worker.

@@ -23,7 +23,8 @@
 
 use std::net::IpAddr;
 
-use pool_server::{route, routes, Query, Server};
+use pool_server::extract::Query;
+use pool_server::{route, routes, Server};
 use serde::Deserialize;
 
 #[route("GET /users/{id}")]

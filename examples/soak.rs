@@ -30,10 +30,9 @@ use std::thread;
 use std::time::Duration;
 
 use pool_server::compression::Compression;
+use pool_server::extract::Query;
 use pool_server::sse::{self, Event, EventSender, EventStream};
-use pool_server::{
-    route, routes, stream, Query, Request, Response, Server, StatsHandle, StatusCode,
-};
+use pool_server::{route, routes, stream, Request, Response, Server, StatsHandle, StatusCode};
 use serde::Deserialize;
 
 const USAGE: &str = "usage: soak PORT [WORKERS [SPOOL_DIR]]";

@@ -17,11 +17,11 @@ use pool_server::access_log::AccessLog;
 use pool_server::compression::Compression;
 use pool_server::cors::Cors;
 use pool_server::request_id::{RequestId, RequestIdValue, Trust};
+use pool_server::routing::Scope;
 use pool_server::security_headers::SecurityHeaders;
 use pool_server::test::{TestClient, TestResponse};
 use pool_server::{
-    header, route, routes, Builder, Extension, Method, Next, Request, Response, Scope, Server,
-    StatusCode,
+    header, route, routes, Builder, Extension, Method, Next, Request, Response, Server, StatusCode,
 };
 
 use support::{serve, Client, RawResponse, IO_TIMEOUT};

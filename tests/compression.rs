@@ -91,6 +91,49 @@ fn what_is_not_worth_it_or_not_allowed_passes_unchanged() {
     assert_eq!(missing.header("vary"), Some("accept-encoding"));
 }
 
+/// The middleware and `ServeDir`'s precompressed files read
+/// `Accept-Encoding` alike, by RFC 9110 §12.5.3. With a parser each, they
+/// did not: the middleware read the first field only and took any number
+/// as a weight (`q=2` as 2, `q=abc` as 1), so for each of the first three
+/// cases one of them sent gzip and the other the original; and neither let
+/// `identity` outweigh a coding.
+#[test]
+fn compression_and_precompressed_files_read_accept_encoding_alike() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("app.js"), text(5000)).unwrap();
+    std::fs::write(tmp.path().join("app.js.br"), b"BR").unwrap();
+    std::fs::write(tmp.path().join("app.js.gz"), b"GZIP").unwrap();
+    let dir = ServeDir::new(tmp.path()).precompressed(true);
+    let files = TestClient::new(Server::builder().serve_dir("/", dir)).unwrap();
+    let compressing = client();
+    let cases: &[(&[&str], Option<&str>)] = &[
+        (&["br;q=0", "gzip"], Some("gzip")),
+        (&["gzip;q=2"], None),
+        (&["gzip;q=abc"], None),
+        (&["br;q=0.5, identity"], None),
+        (&["gzip", "br"], Some("br")),
+    ];
+    for (fields, want) in cases {
+        let mut file = files.get("/app.js");
+        let mut body = compressing.get("/big");
+        for field in *fields {
+            file = file.header("accept-encoding", *field);
+            body = body.header("accept-encoding", *field);
+        }
+        let (file, body) = (file.send(), body.send());
+        assert_eq!(
+            file.header("content-encoding"),
+            *want,
+            "ServeDir, {fields:?}"
+        );
+        assert_eq!(
+            body.header("content-encoding"),
+            *want,
+            "Compression, {fields:?}"
+        );
+    }
+}
+
 /// RFC 9110 §15.4.5: a 304 has the `Vary` of the 200 it stands for.
 #[test]
 fn not_modified_varies_unless_its_type_is_never_compressed() {

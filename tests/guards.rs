@@ -8,8 +8,9 @@ mod support;
 use std::io::{Read, Write};
 use std::thread;
 
+use pool_server::routing::Scope;
 use pool_server::test::TestClient;
-use pool_server::{route, routes, Extension, Next, Request, Routes, Scope, Server, StatusCode};
+use pool_server::{route, routes, Extension, Next, Request, Routes, Server, StatusCode};
 
 use support::{open_connections, open_in, serve, wait_stats, Client, Serve};
 

@@ -182,7 +182,7 @@ fn middleware_sees_the_matched_route_pattern() {
         let pattern = req.matched_path().unwrap_or("(none)").to_owned();
         next.run(req).with_header("x-route", pattern)
     };
-    let scope = pool_server::Scope::new("/api").routes(routes![item]);
+    let scope = pool_server::routing::Scope::new("/api").routes(routes![item]);
     let server = serve(move |b| b.wrap(label).routes(routes![hello]).scope(scope));
     let mut client = server.client();
     for (target, want) in [

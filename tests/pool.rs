@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use pool_server::{ExecuteError, ThreadPool};
+use pool_server::pool::{ExecuteError, ThreadPool};
 
 use support::Gate;
 

@@ -11,9 +11,9 @@ mod support;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use pool_server::extract::{FromRequest, Query, Rejection, RequestContext};
 use pool_server::{
-    route, routes, FromRequest, HeaderMap, Json, Method, Query, Rejection, Request, RequestContext,
-    Response, Routes, Server, State, StatusCode,
+    route, routes, HeaderMap, Json, Method, Request, Response, Routes, Server, State, StatusCode,
 };
 
 use support::{serve, RawResponse, Serve};

@@ -5,10 +5,11 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use pool_server::extract::{FromRequest, Query, RequestContext};
+use pool_server::routing::Scope;
 use pool_server::test::TestClient;
 use pool_server::{
-    fallback, route, routes, FromRequest, Middleware, Next, Query, Request, RequestContext,
-    Response, Scope, Server, State, StatusCode,
+    fallback, route, routes, Middleware, Next, Request, Response, Server, State, StatusCode,
 };
 use serde::Deserialize;
 

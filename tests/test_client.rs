@@ -217,12 +217,12 @@ struct Login {
 }
 
 #[route("POST /login")]
-fn login(pool_server::Form(form): pool_server::Form<Login>) -> String {
+fn login(pool_server::extract::Form(form): pool_server::extract::Form<Login>) -> String {
     format!("{} {}", form.user, form.age)
 }
 
 #[route("GET /search")]
-fn search(pool_server::Query(q): pool_server::Query<Login>) -> String {
+fn search(pool_server::extract::Query(q): pool_server::extract::Query<Login>) -> String {
     format!("{} {}", q.user, q.age)
 }
 

@@ -18,7 +18,8 @@ use std::sync::Mutex;
 use libfuzzer_sys::fuzz_target;
 use pool_server::__internals::{Resolution, Router};
 use pool_server::__private::{Requirements, Route, Segment};
-use pool_server::{Method, RequestContext, Response};
+use pool_server::extract::RequestContext;
+use pool_server::{Method, Response};
 
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../pool-server-macros/src/route.rs"]

@@ -85,7 +85,7 @@ mod routes;
 /// decoded gets ``invalid path parameter `id`: not UTF-8 once percent-decoded``.
 ///
 /// **Any other argument** is an extractor, a type that implements
-/// `pool_server::FromRequest`:
+/// `pool_server::extract::FromRequest`:
 ///
 /// | argument | gives |
 /// |---|---|

@@ -18,7 +18,8 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use pool_server::__internals::Router;
 use pool_server::__private::{Requirements, Route, Segment};
-use pool_server::{Method, RequestContext, Response};
+use pool_server::extract::RequestContext;
+use pool_server::{Method, Response};
 
 fn handler(_: &RequestContext<'_>) -> Response {
     Response::text("")

@@ -9,9 +9,13 @@ use std::path::{Path, PathBuf};
 use http::{HeaderMap, HeaderName, Method, StatusCode};
 
 use crate::application::files::{conditional, range, resolve};
-use crate::application::{params, router};
+use crate::application::params;
+use crate::application::router::{self, Routes};
+use crate::config;
+use crate::error::Error;
 use crate::protocol::{body, encode, error::RequestError, parse};
-use crate::{config, Error, Request, Response, Routes};
+use crate::request::Request;
+use crate::response::Response;
 
 /// Why the protocol layer refused a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

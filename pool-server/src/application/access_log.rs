@@ -60,7 +60,8 @@ use http::Version;
 
 use super::middleware::{Middleware, Next};
 use super::request_id::RequestIdValue;
-use crate::{Request, Response};
+use crate::request::Request;
+use crate::response::Response;
 
 /// What one request left for the log line.
 #[derive(Debug)]

@@ -1,6 +1,9 @@
 //! A ready [`Middleware`] that compresses response bodies with brotli or
-//! gzip when the client's `Accept-Encoding` allows (brotli preferred, `q=0`
-//! honoured).
+//! gzip when the client's `Accept-Encoding` prefers that to the body as it
+//! is (RFC 9110 §12.5.3: every field, weights, `*` and `identity` count;
+//! `q=0` refuses; brotli first at equal weight). A
+//! [`ServeDir`](crate::files::ServeDir) reads the field the same way to
+//! choose a precompressed file.
 //!
 //! It compresses only what is worth it and safe: 200 responses of a
 //! compressible type (`text/*`, JSON, JavaScript, XML, SVG,
@@ -73,15 +76,16 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 
 use bytes::Bytes;
 use http::header::{
-    HeaderMap, HeaderValue, ACCEPT_ENCODING, ACCEPT_RANGES, CONTENT_ENCODING, CONTENT_LENGTH,
-    CONTENT_RANGE, CONTENT_TYPE, ETAG,
+    HeaderMap, HeaderValue, ACCEPT_RANGES, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE,
+    CONTENT_TYPE, ETAG,
 };
 use http::StatusCode;
 
 use super::middleware::{Middleware, Next};
-use crate::response::Body;
+use crate::protocol::accept_encoding::{self, Coding};
+use crate::request::Request;
+use crate::response::{Body, Response};
 use crate::stream::ChunkEncoder;
-use crate::{Request, Response};
 
 /// The brotli window (log2 of its bytes) for bodies compressed as they are
 /// sent: 256 KiB, which bounds the compressor's memory per connection. A
@@ -101,12 +105,6 @@ pub struct Compression {
     gzip_level: u32,
     brotli_quality: u32,
     event_streams: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Coding {
-    Brotli,
-    Gzip,
 }
 
 impl Compression {
@@ -263,7 +261,7 @@ impl Compression {
         };
         // What `applies`, `choose` and `encode` would have decided for it.
         if !ok.encoded && self.compresses(Some(&ok.content_type)) {
-            let compressed = !self.small(ok.len) && choose(req.header(ACCEPT_ENCODING)).is_some();
+            let compressed = !self.small(ok.len) && choose(req).is_some();
             response.add_vary("accept-encoding");
             if compressed {
                 weaken_etag(response.headers_mut());
@@ -301,7 +299,7 @@ impl Middleware for Compression {
         // The answer depends on Accept-Encoding, whether or not this one
         // is compressed: caches must know.
         response.add_vary("accept-encoding");
-        let Some(coding) = choose(req.header(ACCEPT_ENCODING)) else {
+        let Some(coding) = choose(req) else {
             return response;
         };
         let body = response.take_body();
@@ -312,18 +310,20 @@ impl Middleware for Compression {
                 return response;
             }
         }
-        let name = match coding {
-            Coding::Brotli => "br",
-            Coding::Gzip => "gzip",
-        };
         let headers = response.headers_mut();
-        headers.insert(CONTENT_ENCODING, HeaderValue::from_static(name));
+        headers.insert(CONTENT_ENCODING, HeaderValue::from_static(coding.token()));
         // A length set for HEAD (files set one) was the uncompressed one.
         headers.remove(CONTENT_LENGTH);
         headers.remove(ACCEPT_RANGES);
         weaken_etag(headers);
         response
     }
+}
+
+/// The coding the client prefers to none, by the reading of
+/// `Accept-Encoding` that `ServeDir` shares for its precompressed files.
+fn choose(req: &Request) -> Option<Coding> {
+    accept_encoding::preferred(req.headers()).next()
 }
 
 /// Makes a strong `ETag` weak: a compressed body's bytes differ from those
@@ -412,62 +412,9 @@ fn compressible_type(essence: &str) -> bool {
         )
 }
 
-/// The best coding `Accept-Encoding` allows (RFC 9110 §12.5.3): brotli,
-/// then gzip, each unless given `q=0`; `*` stands for codings not named.
-fn choose(accept: Option<&str>) -> Option<Coding> {
-    let accept = accept?;
-    let mut q_br = None;
-    let mut q_gzip = None;
-    let mut q_any = None;
-    for item in accept.split(',') {
-        let mut parts = item.split(';');
-        let name = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-        let q = parts
-            .find_map(|p| {
-                let (key, value) = p.split_once('=')?;
-                key.trim()
-                    .eq_ignore_ascii_case("q")
-                    .then(|| value.trim().parse::<f32>().ok())?
-            })
-            .unwrap_or(1.0);
-        match name.as_str() {
-            "br" => q_br = Some(q),
-            "gzip" | "x-gzip" => q_gzip = Some(q),
-            "*" => q_any = Some(q),
-            _ => {}
-        }
-    }
-    let br = q_br.or(q_any).unwrap_or(0.0);
-    let gzip = q_gzip.or(q_any).unwrap_or(0.0);
-    match (br > 0.0, gzip > 0.0) {
-        (true, true) if gzip > br => Some(Coding::Gzip),
-        (true, _) => Some(Coding::Brotli),
-        (false, true) => Some(Coding::Gzip),
-        (false, false) => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn accept_encoding_picks_the_best_allowed_coding() {
-        let cases = [
-            (None, None),
-            (Some("identity"), None),
-            (Some("gzip"), Some(Coding::Gzip)),
-            (Some("gzip, deflate, br"), Some(Coding::Brotli)),
-            (Some("br;q=0, gzip"), Some(Coding::Gzip)),
-            (Some("br;q=0.5, gzip;q=0.8"), Some(Coding::Gzip)),
-            (Some("*"), Some(Coding::Brotli)),
-            (Some("*;q=0"), None),
-            (Some("gzip;q=0, *"), Some(Coding::Brotli)),
-        ];
-        for (accept, want) in cases {
-            assert_eq!(choose(accept), want, "{accept:?}");
-        }
-    }
 
     #[test]
     fn only_text_like_types_are_compressed() {

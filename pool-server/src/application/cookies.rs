@@ -118,7 +118,8 @@ pub use cookie::{Cookie, Key, SameSite};
 
 use super::extract::{FromRequest, Rejection, RequestContext, Requirements, State};
 use super::into_response::IntoResponse;
-use crate::{Request, Response};
+use crate::request::Request;
+use crate::response::Response;
 
 /// The request's cookies, and those to set or remove with the response.
 ///

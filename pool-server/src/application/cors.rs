@@ -88,7 +88,7 @@
 //! before) middleware that refuses requests, such as a login check: a
 //! preflight carries no credentials and must not be refused, and a
 //! refusal needs the CORS fields for the page to read it. On a
-//! [`Scope`](crate::Scope) it would not see preflights, which the router
+//! [`Scope`](crate::routing::Scope) it would not see preflights, which the router
 //! answers by itself for the scope's paths.
 
 use std::fmt;
@@ -102,7 +102,8 @@ use http::header::{
 use http::{Method, StatusCode};
 
 use super::middleware::{Middleware, Next};
-use crate::{Request, Response};
+use crate::request::Request;
+use crate::response::Response;
 
 /// The CORS middleware; see the [module docs](self).
 pub struct Cors {

@@ -9,7 +9,8 @@ use http::header::CONTENT_TYPE;
 use http::StatusCode;
 
 use super::Handler;
-use crate::{Request, Response};
+use crate::request::Request;
+use crate::response::Response;
 
 /// Makes the answer for an error from its status and message.
 pub(crate) type Renderer = dyn Fn(StatusCode, &str) -> Response + Send + Sync;

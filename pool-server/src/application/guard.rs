@@ -9,7 +9,7 @@
 //! Guards run on a worker, as a job of their own when the request has a
 //! body (the event loop reads the body once they pass); server-wide ones
 //! ([`Builder::guard`](crate::Builder::guard)) first, then the scope's
-//! ([`Scope::guard`](crate::Scope::guard)). A refusal goes through the
+//! ([`Scope::guard`](crate::routing::Scope::guard)). A refusal goes through the
 //! server's middleware in the route's place, so an access log or a CORS
 //! layer still sees it. A request with no guard to pass pays nothing for
 //! the feature.
@@ -45,7 +45,8 @@
 use std::sync::Arc;
 
 use super::into_response::IntoResponse;
-use crate::{Request, Response};
+use crate::request::Request;
+use crate::response::Response;
 
 /// A guard as the router keeps it: its refusal, if it refuses.
 pub(crate) type GuardFn = dyn Fn(&mut Request) -> Option<Response> + Send + Sync;

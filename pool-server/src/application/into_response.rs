@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use bytes::Bytes;
 use http::StatusCode;
 
-use crate::Response;
+use crate::response::Response;
 
 /// A value that a route function can return.
 ///

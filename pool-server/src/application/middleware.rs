@@ -17,8 +17,8 @@
 //! 503) never reaches user code. A server with no middleware pays nothing
 //! for it; with one, it pays one call per request.
 //!
-//! Middleware for some routes only goes on a [`Scope`](crate::Scope), with
-//! [`Scope::wrap`](crate::Scope::wrap): it runs inside the server-wide
+//! Middleware for some routes only goes on a [`Scope`](crate::routing::Scope), with
+//! [`Scope::wrap`](crate::routing::Scope::wrap): it runs inside the server-wide
 //! middleware, for the requests routed to the scope's routes (see the
 //! `Scope` docs for what it sees under its prefix).
 //!
@@ -80,11 +80,12 @@ use http::StatusCode;
 use super::error_body::{render, Renderer};
 use super::into_response::IntoResponse;
 use super::Handler;
-use crate::error::panic_message;
-use crate::{Error, Request, Response};
+use crate::error::{panic_message, Error};
+use crate::request::Request;
+use crate::response::Response;
 
 /// Code that runs around every request, added with
-/// [`Builder::wrap`](crate::Builder::wrap) or [`Scope::wrap`](crate::Scope::wrap).
+/// [`Builder::wrap`](crate::Builder::wrap) or [`Scope::wrap`](crate::routing::Scope::wrap).
 /// Plain functions of the form `fn(&mut Request, Next<'_>) -> Response`
 /// are middleware, and so is any closure wrapped in [`from_fn`]; implement
 /// the trait for middleware that carries configuration.

@@ -25,7 +25,8 @@ pub mod cors;
 pub mod request_id;
 pub mod security_headers;
 
-use crate::{Request, Response};
+use crate::request::Request;
+use crate::response::Response;
 
 /// The function that answers every request: the fallback handler, or the
 /// router that wraps it. The runtime runs it on a worker.

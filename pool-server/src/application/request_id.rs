@@ -64,7 +64,8 @@ use std::sync::OnceLock;
 use http::HeaderValue;
 
 use super::middleware::{Middleware, Next};
-use crate::{Request, Response};
+use crate::request::Request;
+use crate::response::Response;
 
 /// The header that carries the id, both ways.
 const HEADER: &str = "x-request-id";

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use http::{Method, StatusCode};
 
-use crate::Request;
+use crate::request::Request;
 
 /// Upper bounds of the latency buckets, in microseconds (100 µs to 10 s:
 /// Prometheus' default buckets with five more below 5 ms, where most

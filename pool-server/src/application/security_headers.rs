@@ -79,7 +79,8 @@ use http::header::{
 };
 
 use super::middleware::{Middleware, Next};
-use crate::{Request, Response};
+use crate::request::Request;
+use crate::response::Response;
 
 /// The security-headers middleware; see the [module docs](self).
 #[derive(Clone)]

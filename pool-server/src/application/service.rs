@@ -19,7 +19,8 @@ use super::route_metrics::{RouteMetrics, RouteStats};
 use super::router::Router;
 use super::Handler;
 use crate::protocol::forwarded::TrustedProxies;
-use crate::{Request, Response};
+use crate::request::Request;
+use crate::response::Response;
 
 pub(crate) struct Service {
     pub(crate) proxies: TrustedProxies,

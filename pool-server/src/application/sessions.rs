@@ -18,9 +18,10 @@
 //!
 //! ```
 //! use pool_server::cookies::Key;
+//! use pool_server::extract::Form;
 //! use pool_server::sessions::{Session, Sessions};
 //! use pool_server::test::TestClient;
-//! use pool_server::{header, route, routes, Form, Server, StatusCode};
+//! use pool_server::{header, route, routes, Server, StatusCode};
 //! use serde::Deserialize;
 //!
 //! #[derive(Deserialize)]
@@ -86,6 +87,7 @@
 //! use std::sync::Mutex;
 //!
 //! use pool_server::cookies::Key;
+//! use pool_server::extract::Form;
 //! use pool_server::sessions::{Session, Sessions};
 //! use pool_server::{route, routes, Server, State};
 //!
@@ -134,11 +136,12 @@ use super::cookies::{cookie, Cookie, Key, PrivateCookieJar};
 use super::extract::{FromRequest, Rejection, RequestContext};
 use super::into_response::IntoResponse;
 use super::middleware::{Middleware, Next};
-use crate::{Request, Response};
+use crate::request::Request;
+use crate::response::Response;
 
 /// The middleware that loads and saves sessions, added with
 /// [`Builder::wrap`](crate::Builder::wrap) (or
-/// [`Scope::wrap`](crate::Scope::wrap)); routes take the session as a
+/// [`Scope::wrap`](crate::routing::Scope::wrap)); routes take the session as a
 /// [`Session`] argument.
 ///
 /// It holds the [`Key`] that encrypts the session cookie: generate one
@@ -421,8 +424,8 @@ mod tests {
     use http::header::{COOKIE, SET_COOKIE};
 
     use super::*;
-    use crate::test::{TestClient, TestResponse};
-    use crate::Server;
+    use crate::runtime::server::Server;
+    use crate::runtime::test_client::{TestClient, TestResponse};
 
     fn write(session: &Session) -> Write {
         session.lock().write

@@ -68,8 +68,8 @@ use bytes::Bytes;
 use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
 
 use super::into_response::IntoResponse;
+use crate::response::Response;
 use crate::stream::{self, BodyStream, Closed, Sender};
-use crate::Response;
 
 /// Bytes of events a stream queues for a client that has not read them.
 pub const DEFAULT_CAPACITY: usize = 64 * 1024;

@@ -131,7 +131,7 @@ impl TrustedProxies {
     }
 
     /// Records on `request` who its trusted proxies forwarded for.
-    pub(crate) fn apply(&self, request: &mut crate::Request) {
+    pub(crate) fn apply(&self, request: &mut crate::request::Request) {
         if self.is_empty() {
             return;
         }

@@ -1,7 +1,9 @@
 //! HTTP/1.1 as bytes (RFC 9112): finding and parsing request heads, decoding
-//! bodies, encoding responses, the `Date` value. Pure code: no sockets, no
-//! threads, nothing from the runtime or application layers.
+//! bodies, encoding responses, the `Date` value, reading `Accept-Encoding`.
+//! Pure code: no sockets, no threads, nothing from the runtime or
+//! application layers.
 
+pub(crate) mod accept_encoding;
 pub(crate) mod body;
 pub(crate) mod date;
 pub(crate) mod encode;

@@ -19,7 +19,7 @@ use super::handoff::Shared;
 use super::pool::ThreadPool;
 use crate::application::service::Service;
 use crate::config::Limits;
-use crate::Error;
+use crate::error::Error;
 
 /// Listen backlog of each listener; the kernel caps it at `somaxconn`.
 const BACKLOG: i32 = 1024;

@@ -29,8 +29,8 @@ use super::pool::{Submitter, ThreadPool};
 use super::signals::ShutdownSignals;
 use crate::application::service::Service;
 use crate::config::Limits;
+use crate::error::Error;
 use crate::request::BodyMemory;
-use crate::Error;
 
 const LISTENER: Token = Token(usize::MAX - 1);
 const WAKER: Token = Token(usize::MAX - 2);

@@ -17,7 +17,7 @@ use super::metrics::{Metrics, Stats};
 use super::server::Server;
 use crate::application::extract::{FromRequest, Rejection, RequestContext};
 use crate::application::service::Service;
-use crate::Error;
+use crate::error::Error;
 
 /// Reads a server's [`Stats`]; made by [`Server::stats_handle`], or taken
 /// by a route as an argument, which needs nothing set up:

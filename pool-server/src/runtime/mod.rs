@@ -9,7 +9,7 @@ pub(crate) mod handle;
 pub(crate) mod handoff;
 pub(crate) mod metrics;
 pub(crate) mod outgoing;
-pub(crate) mod pool;
+pub mod pool;
 pub(crate) mod server;
 pub(crate) mod signals;
 pub(crate) mod spool;

@@ -10,8 +10,7 @@ use std::thread::{self, JoinHandle};
 use std::time::Instant;
 
 use crate::config::DEFAULT_QUEUE_CAPACITY;
-use crate::error::panic_message;
-use crate::Error;
+use crate::error::{panic_message, Error};
 
 /// A unit of work for the pool.
 pub type Job = Box<dyn FnOnce() + Send + 'static>;
@@ -25,7 +24,7 @@ pub type Job = Box<dyn FnOnce() + Send + 'static>;
 ///
 /// ```
 /// use std::sync::mpsc;
-/// use pool_server::ThreadPool;
+/// use pool_server::pool::ThreadPool;
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let pool = ThreadPool::new(2)?;

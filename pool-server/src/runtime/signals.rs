@@ -10,7 +10,7 @@ use mio::{Interest, Registry, Token};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook_mio::v1_0::Signals;
 
-use crate::Error;
+use crate::error::Error;
 
 const SIGNALS: [i32; 2] = [SIGINT, SIGTERM];
 

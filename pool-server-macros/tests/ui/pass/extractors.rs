@@ -7,10 +7,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use pool_server::{
-    route, routes, FromRequest, HeaderMap, Json, Method, Query, Rejection, Request, RequestContext,
-    Server, State, StatusCode,
-};
+use pool_server::extract::{FromRequest, Query, Rejection, RequestContext};
+use pool_server::{route, routes, HeaderMap, Json, Method, Request, Server, State, StatusCode};
 use serde::Deserialize;
 
 #[route("POST /echo")]

@@ -23,8 +23,9 @@
 //! signed-in users read `private/`:
 //!
 //! ```no_run
+//! use pool_server::extract::{FromRequest, RequestContext};
 //! use pool_server::files::ServeDir;
-//! use pool_server::{route, routes, FromRequest, RequestContext, Request, Response};
+//! use pool_server::{route, routes, Request, Response};
 //! use pool_server::{Server, State, StatusCode};
 //!
 //! /// Someone who sent credentials (checking them is left out here).
@@ -105,7 +106,6 @@
 //! [`dotfiles(true)`](ServeDir::dotfiles).
 
 pub(crate) mod conditional;
-mod encoding;
 mod mime;
 pub(crate) mod range;
 pub(crate) mod resolve;
@@ -120,12 +120,13 @@ use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, StatusCode};
 
 use self::conditional::{Outcome, Validators};
-use self::encoding::Coding;
 use self::range::Ranges;
 use self::resolve::{Entry, Refused, Root};
+use crate::error::Error;
+use crate::protocol::accept_encoding::{self, Coding};
 use crate::protocol::date;
-use crate::response::Representation;
-use crate::{Error, Request, Response};
+use crate::request::Request;
+use crate::response::{Representation, Response};
 
 const ALLOW_GET_HEAD: HeaderValue = HeaderValue::from_static("GET, HEAD");
 
@@ -260,8 +261,9 @@ impl ServeDir {
     }
 
     /// Whether to send `NAME.br` or `NAME.gz`, when it exists beside
-    /// `NAME`, to clients whose `Accept-Encoding` allows it: Brotli before
-    /// gzip at equal weight, a coding with `q=0` never. It goes out with
+    /// `NAME`, to clients whose `Accept-Encoding` prefers it to `NAME`
+    /// (read as [`Compression`](crate::compression::Compression) reads it:
+    /// Brotli before gzip at equal weight, a coding with `q=0` never). It goes out with
     /// `Content-Encoding`, the original's `Content-Type` and an `ETag` of
     /// its own. Off by default. When on, every file response has
     /// `Vary: Accept-Encoding`.
@@ -410,10 +412,10 @@ impl ServeDir {
     /// `original`) that the client accepts, or `original`.
     fn select(&self, req: &Request, root: &Root, real: &Path, original: Selected) -> Selected {
         if self.precompressed {
-            for coding in encoding::accepted(req.headers()) {
+            for coding in accept_encoding::preferred(req.headers()) {
                 let mut sibling = real.as_os_str().to_owned();
                 sibling.push(".");
-                sibling.push(coding.extension());
+                sibling.push(extension(coding));
                 // The sibling may be a symlink too: the same rules apply.
                 if let Ok((_, Entry::File(file, meta))) = self.open_under(root, Path::new(&sibling))
                 {
@@ -617,6 +619,14 @@ fn open_error(path: &Path, err: &io::Error) -> StatusCode {
     } else {
         log::error!("cannot open {}: {err}", path.display());
         StatusCode::INTERNAL_SERVER_ERROR
+    }
+}
+
+/// The extension of a file precompressed with `coding`, after its name.
+fn extension(coding: Coding) -> &'static str {
+    match coding {
+        Coding::Brotli => "br",
+        Coding::Gzip => "gz",
     }
 }
 

@@ -17,7 +17,9 @@ use super::files::Mount;
 use super::guard::{self, GuardFn};
 use super::middleware;
 use super::Handler;
-use crate::{Error, Request, Response};
+use crate::error::Error;
+use crate::request::Request;
+use crate::response::Response;
 
 mod scope;
 #[cfg(test)]

@@ -10,14 +10,16 @@ use super::{Listed, Routes};
 use crate::application::guard::{self, GuardFn};
 use crate::application::into_response::IntoResponse;
 use crate::application::middleware::{self, Middleware};
-use crate::{Error, Request};
+use crate::error::Error;
+use crate::request::Request;
 
 /// Routes under a path prefix, with middleware that runs only for them;
 /// given to [`Builder::scope`](crate::Builder::scope).
 ///
 /// ```
+/// use pool_server::routing::Scope;
 /// use pool_server::test::TestClient;
-/// use pool_server::{route, routes, Next, Request, Response, Scope, Server, StatusCode};
+/// use pool_server::{route, routes, Next, Request, Response, Server, StatusCode};
 ///
 /// #[route("GET /")]
 /// fn home() -> &'static str {
@@ -136,7 +138,8 @@ impl Scope {
     /// same prefix is guarded by its own scope only.
     ///
     /// ```
-    /// use pool_server::{Request, Scope, StatusCode};
+    /// use pool_server::routing::Scope;
+    /// use pool_server::{Request, StatusCode};
     ///
     /// let uploads = Scope::new("/uploads").guard(|req: &mut Request| {
     ///     match req.header("authorization") {

@@ -7,7 +7,7 @@ use http::{HeaderMap, Method, StatusCode, Version};
 
 use super::*;
 use crate::application::extract::{path_param, RequestContext, Requirements, States};
-use crate::IntoResponse;
+use crate::application::into_response::IntoResponse;
 
 /// Splits `/a/{b}/{*c}` into segments (leaked: routes hold `'static` data).
 fn segments(pattern: &str) -> &'static [Segment] {

@@ -8,8 +8,8 @@ use http::{StatusCode, Version};
 use super::date::append_date;
 use super::error::RequestError;
 use crate::config::RefusalBodies;
-use crate::response::Body;
-use crate::{Request, Response};
+use crate::request::Request;
+use crate::response::{Body, Response};
 
 /// What the `Connection` header of a response says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,7 +16,7 @@ use std::cell::RefCell;
 use std::mem;
 
 use super::{KEEP_BUFFER, MAX_PIPELINE};
-use crate::Request;
+use crate::request::Request;
 
 /// Spares one event loop keeps: a loop has many connections between a read
 /// and their hand-off, a worker one at a time.

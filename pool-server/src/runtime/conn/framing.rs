@@ -11,8 +11,8 @@ use crate::config::Limits;
 use crate::protocol::body::{BodyDecoder, BodyKind};
 use crate::protocol::error::RequestError;
 use crate::protocol::parse::{find_head_end, head_too_large, parse_head};
+use crate::request::Request;
 use crate::runtime::spool::Spool;
-use crate::Request;
 
 impl Conn {
     /// Frames the requests `read_buf` holds, up to [`MAX_PIPELINE`].

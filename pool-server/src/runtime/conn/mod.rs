@@ -22,8 +22,8 @@ use crate::config::{Limits, RefusalBodies};
 use crate::protocol::body::BodyDecoder;
 use crate::protocol::encode;
 use crate::protocol::error::RequestError;
-use crate::request::BodyMemory;
-use crate::{Request, Response};
+use crate::request::{BodyMemory, Request};
+use crate::response::Response;
 
 /// Requests framed ahead of their answers on one connection; more stay
 /// unparsed in the buffer until these are answered, which bounds the memory a

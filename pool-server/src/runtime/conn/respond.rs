@@ -8,8 +8,9 @@ use rustix::net::sockopt;
 
 use super::{Conn, LoopCx, Next, WorkerCx};
 use crate::protocol::encode::{self, Framing, Persist};
+use crate::request::Request;
+use crate::response::Response;
 use crate::runtime::outgoing::{Outgoing, Step};
-use crate::{Request, Response};
 
 /// Windows of a body one turn may move before it lets the others run: on a
 /// worker (a job), and in the loop (one connection's turn).
