@@ -10,7 +10,7 @@
 //! |---|---|---|
 //! | `max_head_size` | 16 KiB | 431, or 414 when the request line alone is longer |
 //! | `max_headers` | 100 (at most 1,024) | 431 |
-//! | `max_body_size` | 2 MiB, after chunked decoding; per route or scope with [`Routes::max_body_size`](crate::Routes::max_body_size), [`Scope::max_body_size`](crate::Scope::max_body_size) | 413 (from the head alone when it has `Content-Length`) |
+//! | `max_body_size` | 2 MiB, after chunked decoding; per route or scope with [`Routes::max_body_size`](crate::Routes::max_body_size), [`Scope::max_body_size`](crate::routing::Scope::max_body_size) | 413 (from the head alone when it has `Content-Length`) |
 //! | `body_buffer_size` | 64 KiB of one body in memory | nothing: the rest of the body is written to a temporary file |
 //! | `body_memory_limit` | 64 MiB of bodies in memory, all connections together | nothing: new bodies go to a temporary file whatever their size |
 //! | `temp_dir` | [`std::env::temp_dir`] | 507 when a spooled body does not fit on its disk, 500 when it cannot be written there at all |
@@ -38,7 +38,7 @@ use http::header::{HeaderValue, CONTENT_TYPE};
 use http::StatusCode;
 use std::time::Duration;
 
-use crate::Error;
+use crate::error::Error;
 
 /// Largest request head (request line plus headers) in bytes: 16 KiB.
 /// Past it the client gets 431, or 414 when the request line alone is longer.
@@ -125,9 +125,9 @@ impl RefusalBodies {
     }
 
     /// The response for `status`, when one was set.
-    pub(crate) fn get(&self, status: StatusCode) -> Option<crate::Response> {
+    pub(crate) fn get(&self, status: StatusCode) -> Option<crate::response::Response> {
         let (_, content_type, body) = self.0.iter().find(|(s, _, _)| *s == status)?;
-        let mut res = crate::Response::bytes(body.clone()).with_status(status);
+        let mut res = crate::response::Response::bytes(body.clone()).with_status(status);
         res.headers_mut().insert(CONTENT_TYPE, content_type.clone());
         Some(res)
     }

@@ -227,7 +227,8 @@
 //! function:
 //!
 //! ```
-//! use pool_server::{route, FromRequest, RequestContext, StatusCode};
+//! use pool_server::extract::{FromRequest, RequestContext};
+//! use pool_server::{route, StatusCode};
 //!
 //! /// The bearer token of the `Authorization` header.
 //! struct Token(String);
@@ -258,7 +259,8 @@
 //!
 //! ```
 //! use std::collections::HashSet;
-//! use pool_server::{route, FromRequest, RequestContext, Requirements, StatusCode};
+//! use pool_server::extract::{FromRequest, RequestContext, Requirements};
+//! use pool_server::{route, StatusCode};
 //!
 //! /// The API keys the server accepts, registered with `.state(ApiKeys(..))`.
 //! struct ApiKeys(HashSet<String>);
@@ -634,6 +636,18 @@
 //! [`Builder::handle_signals`]`(false)` keeps `run` away from signals
 //! altogether, for a program that handles them itself. A client that
 //! half-closes its side after its request is answered and closed at once.
+//!
+//! [`Scope`]: routing::Scope
+//! [`Scope::max_body_size`]: routing::Scope::max_body_size
+//! [`Scope::wrap`]: routing::Scope::wrap
+//! [`FromRequest`]: extract::FromRequest
+//! [`RequestContext`]: extract::RequestContext
+//! [`RequestContext::matched_path`]: extract::RequestContext::matched_path
+//! [`RequestContext::state`]: extract::RequestContext::state
+//! [`Rejection`]: extract::Rejection
+//! [`Rejection::status`]: extract::Rejection::status
+//! [`Rejection::message`]: extract::Rejection::message
+//! [`ThreadPool`]: pool::ThreadPool
 
 pub mod config;
 pub mod stream;
@@ -688,18 +702,6 @@ pub use pool_server_macros::{fallback, route, routes};
 
 // Ready middleware for what browsers ask of a server.
 pub use crate::application::{cors, request_id, security_headers};
-
-// Transitional, hidden: the old root paths of what moved to `extract` and
-// `routing`, while README.md, application/extract/mod.rs and
-// runtime/server.rs (rewritten on other branches) still name them in
-// doctests and links. Remove once they name the new paths.
-#[cfg(feature = "json")]
-#[doc(hidden)]
-pub use crate::application::extract::{Form, Query};
-#[doc(hidden)]
-pub use crate::application::extract::{FromRequest, Rejection, RequestContext, Requirements};
-#[doc(hidden)]
-pub use crate::application::router::Scope;
 
 pub mod extract {
     //! The arguments a route function takes besides its path parameters,

@@ -20,8 +20,10 @@ use crate::application::router::{Listed, Router, Routes, Scope, Table};
 use crate::application::service::Service;
 use crate::application::Handler;
 use crate::config::Limits;
+use crate::error::Error;
 use crate::protocol::forwarded::{ProxyHeader, TrustedProxies};
-use crate::{Error, Request, Response};
+use crate::request::Request;
+use crate::response::Response;
 
 /// An HTTP/1.1 server, bound and ready: [`run`](Self::run) it in this thread
 /// or [`spawn`](Self::spawn) it in the background.
@@ -244,7 +246,7 @@ impl Builder {
     /// [`ServeDir`](crate::files::ServeDir) and
     /// [`ServeFile`](crate::files::ServeFile) in a handler), rejected path
     /// parameters and extractors (built-in and yours, through
-    /// [`Rejection`](crate::Rejection)), and a panic's 500; headers such as
+    /// [`Rejection`](crate::extract::Rejection)), and a panic's 500; headers such as
     /// `Allow` are kept. Middleware sees the rendered answer. Without it, a
     /// rejection or a panic's 500 is the message as plain text, and the
     /// other answers have no body.
@@ -406,7 +408,8 @@ impl Builder {
     ///
     /// ```
     /// use pool_server::test::TestClient;
-    /// use pool_server::{route, routes, Next, Request, Response, Scope, Server};
+    /// use pool_server::routing::Scope;
+    /// use pool_server::{route, routes, Next, Request, Response, Server};
     ///
     /// #[route("GET /items")]
     /// fn items() -> &'static str {

@@ -50,13 +50,16 @@ use http::{Method, StatusCode};
 use crate::application::middleware;
 use crate::application::service::Service;
 use crate::config::Limits;
+use crate::error::Error;
 use crate::protocol::encode;
 use crate::protocol::error::RequestError;
+use crate::request::Request;
 use crate::request::{Body as RequestBody, MemoryCharge};
 use crate::response::Body;
+use crate::response::Response;
 use crate::runtime::handle::StatsHandle;
+use crate::runtime::server::Builder;
 use crate::stream::{BodyStream, Pulled};
-use crate::{Builder, Error, Request, Response};
 
 /// Sends requests through an application built from a [`Builder`], in this
 /// thread. The builder's address, workers and limits play no part.
@@ -89,7 +92,7 @@ impl TestClient {
     /// What a [`StatsHandle`](crate::StatsHandle) reads under this client:
     /// the responses and the per-route answers and latency so far (no
     /// connections, queue or workers).
-    pub fn stats(&self) -> crate::Stats {
+    pub fn stats(&self) -> crate::runtime::metrics::Stats {
         StatsHandle::detached(Arc::clone(&self.service), self.started).stats()
     }
 

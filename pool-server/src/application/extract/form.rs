@@ -10,7 +10,8 @@ use super::{FromRequest, Rejection, RequestContext};
 /// not fit `T` is 422, naming the field at fault.
 ///
 /// ```
-/// use pool_server::{route, Form};
+/// use pool_server::extract::Form;
+/// use pool_server::route;
 /// use serde::Deserialize;
 ///
 /// #[derive(Deserialize)]

@@ -49,7 +49,8 @@ pub(crate) use state::{short_type_name, States};
 /// is a build error rather than a failure on every request.
 ///
 /// ```
-/// use pool_server::{route, FromRequest, RequestContext, StatusCode};
+/// use pool_server::extract::{FromRequest, RequestContext};
+/// use pool_server::{route, StatusCode};
 ///
 /// /// The bearer token of the `Authorization` header.
 /// struct Token(String);
@@ -113,7 +114,7 @@ impl<'r> RequestContext<'r> {
     }
 
     /// The pattern of the route that matched, such as `/users/{id}`, with
-    /// the prefix of its [`Scope`](crate::Scope) (`/api/v1/users/{id}`);
+    /// the prefix of its [`Scope`](crate::routing::Scope) (`/api/v1/users/{id}`);
     /// useful as a metrics label. Empty in a [`#[fallback]`](crate::fallback).
     pub fn matched_path(&self) -> &'r str {
         self.matched_path

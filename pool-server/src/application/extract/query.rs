@@ -9,7 +9,8 @@ use super::{FromRequest, Rejection, RequestContext};
 /// deserializes from the empty string, so optional fields still work.
 ///
 /// ```
-/// use pool_server::{route, Query};
+/// use pool_server::extract::Query;
+/// use pool_server::route;
 /// use serde::Deserialize;
 ///
 /// #[derive(Deserialize)]
