@@ -31,14 +31,11 @@
 //! `temp_dir` that is not a directory.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use bytes::Bytes;
-use http::header::{HeaderValue, CONTENT_TYPE};
-use http::StatusCode;
 use std::time::Duration;
 
 use crate::error::Error;
+use crate::protocol::error::RefusalBodies;
 
 /// Largest request head (request line plus headers) in bytes: 16 KiB.
 /// Past it the client gets 431, or 414 when the request line alone is longer.
@@ -109,28 +106,6 @@ pub(crate) struct Limits {
     pub(crate) shutdown_timeout: Duration,
     pub(crate) write_window: usize,
     pub(crate) refusal_bodies: RefusalBodies,
-}
-
-/// The bodies a service chose for the answers the event loop makes by
-/// itself (it runs no user code), by status.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct RefusalBodies(Arc<Vec<(StatusCode, HeaderValue, Bytes)>>);
-
-impl RefusalBodies {
-    /// Sets the body for `status`, replacing an earlier one.
-    pub(crate) fn set(&mut self, status: StatusCode, content_type: HeaderValue, body: Bytes) {
-        let bodies = Arc::make_mut(&mut self.0);
-        bodies.retain(|(s, _, _)| *s != status);
-        bodies.push((status, content_type, body));
-    }
-
-    /// The response for `status`, when one was set.
-    pub(crate) fn get(&self, status: StatusCode) -> Option<crate::response::Response> {
-        let (_, content_type, body) = self.0.iter().find(|(s, _, _)| *s == status)?;
-        let mut res = crate::response::Response::bytes(body.clone()).with_status(status);
-        res.headers_mut().insert(CONTENT_TYPE, content_type.clone());
-        Some(res)
-    }
 }
 
 impl Default for Limits {

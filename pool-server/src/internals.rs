@@ -205,7 +205,11 @@ pub fn encode_head(
 
 /// See `protocol::encode::refusal` (with the default bodies).
 pub fn encode_refusal(out: &mut Vec<u8>, refusal: Refusal) {
-    encode::refusal(out, refusal.0, &config::RefusalBodies::default());
+    encode::refusal(
+        out,
+        refusal.0,
+        &crate::protocol::error::RefusalBodies::default(),
+    );
 }
 
 /// See `protocol::encode::chunk`.

@@ -1,9 +1,17 @@
-//! Why the protocol layer refuses a request, and the one place where each
-//! reason becomes a status code.
+//! The answers the event loop makes by itself, where no user code runs:
+//! why a request is refused, the status each reason becomes, the bodies a
+//! service chose for them, and the response that says it. (The error
+//! answers made on workers, where user code runs, take their form in
+//! `application::error_body`.)
 
 use std::fmt;
+use std::sync::Arc;
 
+use bytes::Bytes;
+use http::header::{HeaderValue, CONTENT_TYPE};
 use http::StatusCode;
+
+use crate::response::Response;
 
 /// Why a request was refused. Each kind maps to exactly one status code, in
 /// [`RequestError::status`]; after any of them the connection is closed.
@@ -71,4 +79,48 @@ impl fmt::Display for RequestError {
             RequestError::Storage => "cannot store the request body",
         })
     }
+}
+
+/// The bodies a service chose for the answers the event loop makes by
+/// itself, by status.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RefusalBodies(Arc<Vec<(StatusCode, HeaderValue, Bytes)>>);
+
+impl RefusalBodies {
+    /// Sets the body for `status`, replacing an earlier one.
+    pub(crate) fn set(&mut self, status: StatusCode, content_type: HeaderValue, body: Bytes) {
+        let bodies = Arc::make_mut(&mut self.0);
+        bodies.retain(|(s, _, _)| *s != status);
+        bodies.push((status, content_type, body));
+    }
+
+    /// The response for `status`, when one was set.
+    fn get(&self, status: StatusCode) -> Option<Response> {
+        let (_, content_type, body) = self.0.iter().find(|(s, _, _)| *s == status)?;
+        let mut res = Response::bytes(body.clone()).with_status(status);
+        res.headers_mut().insert(CONTENT_TYPE, content_type.clone());
+        Some(res)
+    }
+}
+
+/// The answer to a refused request: the body set for its status, else
+/// what went wrong in plain text.
+pub(crate) fn refusal_response(err: RequestError, bodies: &RefusalBodies) -> Response {
+    bodies.get(err.status()).unwrap_or_else(|| {
+        let mut message = err.to_string();
+        message.push('\n');
+        Response::text(message).with_status(err.status())
+    })
+}
+
+/// The 503 the event loop sends when every worker is busy and the queue is
+/// full; `Retry-After` asks the client to come back in a second.
+pub(crate) fn overloaded_response(bodies: &RefusalBodies) -> Response {
+    bodies
+        .get(StatusCode::SERVICE_UNAVAILABLE)
+        .unwrap_or_else(|| {
+            Response::text("server busy, retry later\n")
+                .with_status(StatusCode::SERVICE_UNAVAILABLE)
+        })
+        .with_header("retry-after", "1")
 }

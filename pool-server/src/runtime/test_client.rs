@@ -52,7 +52,7 @@ use crate::application::service::Service;
 use crate::config::Limits;
 use crate::error::Error;
 use crate::protocol::encode;
-use crate::protocol::error::RequestError;
+use crate::protocol::error::{self, RequestError};
 use crate::request::Request;
 use crate::request::{Body as RequestBody, MemoryCharge};
 use crate::response::Body;
@@ -286,7 +286,7 @@ impl TestRequest<'_> {
             }
             if self.body.len() > limit {
                 let bodies = &client.limits.refusal_bodies;
-                return encode::refusal_response(RequestError::BodyTooLarge, bodies);
+                return error::refusal_response(RequestError::BodyTooLarge, bodies);
             }
             if let Some(refusal) = client.service.check(&mut request) {
                 return client.service.refused(&mut request, refusal);

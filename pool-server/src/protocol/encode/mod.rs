@@ -6,8 +6,8 @@ use http::header::{HeaderMap, HeaderValue, CONNECTION, CONTENT_LENGTH, DATE, TRA
 use http::{StatusCode, Version};
 
 use super::date::append_date;
-use super::error::RequestError;
-use crate::config::RefusalBodies;
+use super::error::{self, RefusalBodies, RequestError};
+
 use crate::request::Request;
 use crate::response::{Body, Response};
 
@@ -416,35 +416,13 @@ fn declared_length(headers: &HeaderMap) -> Option<Result<u64, String>> {
 
 /// Appends the response to a refused request; the connection closes after it.
 pub(crate) fn refusal(out: &mut Vec<u8>, err: RequestError, bodies: &RefusalBodies) {
-    response(
-        out,
-        &refusal_response(err, bodies),
-        false,
-        Persist::Close,
-        None,
-    );
+    let res = error::refusal_response(err, bodies);
+    response(out, &res, false, Persist::Close, None);
 }
 
-/// The answer to a refused request: the body set for its status, else
-/// what went wrong in plain text.
-pub(crate) fn refusal_response(err: RequestError, bodies: &RefusalBodies) -> Response {
-    bodies.get(err.status()).unwrap_or_else(|| {
-        let mut message = err.to_string();
-        message.push('\n');
-        Response::text(message).with_status(err.status())
-    })
-}
-
-/// Appends the 503 the event loop sends when every worker is busy and the
-/// queue is full; `Retry-After` asks the client to come back in a second.
+/// Appends the 503 the event loop sends when the pool has no room.
 pub(crate) fn overloaded(out: &mut Vec<u8>, bodies: &RefusalBodies) {
-    let res = bodies
-        .get(StatusCode::SERVICE_UNAVAILABLE)
-        .unwrap_or_else(|| {
-            Response::text("server busy, retry later\n")
-                .with_status(StatusCode::SERVICE_UNAVAILABLE)
-        })
-        .with_header("retry-after", "1");
+    let res = error::overloaded_response(bodies);
     response(out, &res, false, Persist::Close, None);
 }
 

@@ -18,10 +18,10 @@ use super::outgoing::Outgoing;
 use super::spool::Spool;
 use crate::application::middleware;
 use crate::application::service::Service;
-use crate::config::{Limits, RefusalBodies};
+use crate::config::Limits;
 use crate::protocol::body::BodyDecoder;
 use crate::protocol::encode;
-use crate::protocol::error::RequestError;
+use crate::protocol::error::{RefusalBodies, RequestError};
 use crate::request::{BodyMemory, Request};
 use crate::response::Response;
 
