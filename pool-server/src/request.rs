@@ -35,10 +35,14 @@ pub struct Request {
     pub(crate) forwarded: Option<(IpAddr, Option<String>)>,
     /// What middleware left for the handler.
     pub(crate) extensions: Extensions,
-    /// The pattern of the route that answers the request, once routed.
-    pub(crate) matched_path: Option<Arc<str>>,
-    /// That route's place in the routing table, for its metrics.
+    /// The route that answers the request, once routed: its place in the
+    /// routing table's `patterns`.
     pub(crate) route_id: Option<u32>,
+    /// The routing table's patterns, by route id. Kept when the request's
+    /// memory carries the next one, so naming the route costs no reference
+    /// count per request (a count shared by every worker would bounce
+    /// between their cores).
+    pub(crate) patterns: Option<Arc<[Arc<str>]>>,
 }
 
 /// A request target: as a slice of the request's head when it is kept as
@@ -111,8 +115,8 @@ impl Request {
             peer_addr,
             forwarded: None,
             extensions: Extensions::new(),
-            matched_path: None,
             route_id: None,
+            patterns: None,
         }
     }
 
@@ -124,7 +128,6 @@ impl Request {
         self.target = Target::from_str_bytes(Bytes::new());
         self.forwarded = None;
         self.extensions.clear();
-        self.matched_path = None;
         self.route_id = None;
     }
 }
@@ -414,7 +417,8 @@ impl Request {
     /// bounded number of labels. `None` when no route matched (a 404 or
     /// 405, a fallback, a static-file mount).
     pub fn matched_path(&self) -> Option<&str> {
-        self.matched_path.as_deref()
+        let patterns = self.patterns.as_ref()?;
+        patterns.get(self.route_id? as usize).map(|p| &**p)
     }
 }
 

@@ -413,7 +413,11 @@ fn remove(jar: &mut cookie::CookieJar, cookie: Cookie<'static>, https: bool) {
 
 /// Appends a `Set-Cookie` field to `headers` for each change in `jar`.
 fn set_cookies(jar: &cookie::CookieJar, headers: &mut HeaderMap) {
-    for cookie in jar.delta() {
+    // The jar keeps its changes in a hash set: sorted by name, the fields
+    // come out the same for the same changes, run after run.
+    let mut delta: Vec<_> = jar.delta().collect();
+    delta.sort_by(|a, b| a.name().cmp(b.name()));
+    for cookie in delta {
         match HeaderValue::try_from(cookie.encoded().to_string()) {
             Ok(value) => {
                 headers.append(SET_COOKIE, value);

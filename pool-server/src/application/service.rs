@@ -129,7 +129,7 @@ impl Service {
         if self.layers.is_empty() {
             return (self.endpoint)(request);
         }
-        if let (Some(router), None) = (&self.router, &request.matched_path) {
+        if let (Some(router), None) = (&self.router, request.route_id) {
             // Middleware sees which route will answer: routed once for it,
             // once more to answer (only with middleware, and only when the
             // head was not routed already).

@@ -368,15 +368,6 @@ impl Entry {
         &self.path
     }
 
-    /// Names this entry on `request` as the route that answers it (a
-    /// fallback names none).
-    fn mark(&self, request: &mut Request) {
-        if let Some(id) = self.id {
-            request.matched_path = Some(Arc::clone(&self.path));
-            request.route_id = Some(id);
-        }
-    }
-
     fn new(listed: Listed, scope: Option<(usize, &FlatScope)>) -> Entry {
         let route = listed.route;
         let prefix = scope.map_or("", |(_, scope)| scope.prefix.as_str());
@@ -458,6 +449,8 @@ pub(crate) struct Router {
     scope_guards: bool,
     /// Each route's method and pattern, by id.
     labels: Vec<(Box<str>, Arc<str>)>,
+    /// The patterns alone, by id, for requests to name theirs.
+    patterns: Arc<[Arc<str>]>,
 }
 
 /// What the router decides from a request's head: see [`Router::at_head`].
@@ -605,6 +598,10 @@ impl Router {
             renderer,
             allow_any: (!all_methods.is_empty()).then(|| tree::allow_value(all_methods.iter())),
             scope_guards,
+            patterns: labels
+                .iter()
+                .map(|(_, pattern)| Arc::clone(pattern))
+                .collect(),
             labels,
         })
     }
@@ -642,7 +639,7 @@ impl Router {
         if let Resolution::Route(entry) =
             self.resolve(request.method(), request.path(), &mut params)
         {
-            entry.mark(request);
+            self.mark(entry, request);
         }
     }
 
@@ -656,7 +653,7 @@ impl Router {
         let mut params = Params::new();
         let (entry, takes_body) = match self.resolve(request.method(), path, &mut params) {
             Resolution::Route(entry) => {
-                entry.mark(request);
+                self.mark(entry, request);
                 (Some(entry), true)
             }
             Resolution::NotFound => match self.unrouted(path) {
@@ -687,6 +684,23 @@ impl Router {
     /// Each route's method and pattern, by the id it names on requests.
     pub(crate) fn route_labels(&self) -> Vec<(Box<str>, Arc<str>)> {
         self.labels.clone()
+    }
+
+    /// Names `entry` on `request` as the route that answers it (a fallback
+    /// names none).
+    fn mark(&self, entry: &Entry, request: &mut Request) {
+        let Some(id) = entry.id else {
+            return;
+        };
+        request.route_id = Some(id);
+        // Set once per request's memory (it is reused), not per request.
+        if !request
+            .patterns
+            .as_ref()
+            .is_some_and(|p| Arc::ptr_eq(p, &self.patterns))
+        {
+            request.patterns = Some(Arc::clone(&self.patterns));
+        }
     }
 
     /// Whether some scope has guards.
@@ -727,8 +741,8 @@ impl Router {
 
     /// Runs a route or a `#[fallback]`, inside its scope's middleware.
     fn call(&self, entry: &Entry, request: &mut Request, params: &Params<'_>) -> Response {
-        if request.matched_path.is_none() {
-            entry.mark(request);
+        if request.route_id.is_none() {
+            self.mark(entry, request);
         }
         let handler = |req: &mut Request| {
             (entry.route.handler)(&RequestContext {

@@ -93,8 +93,8 @@ fn request(method: Method, target: &str) -> Request {
         peer_addr: SocketAddr::from(([127, 0, 0, 1], 1)),
         forwarded: None,
         extensions: http::Extensions::new(),
-        matched_path: None,
         route_id: None,
+        patterns: None,
     }
 }
 
