@@ -99,7 +99,7 @@ use http::header::{
     ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS,
     ACCESS_CONTROL_MAX_AGE, ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, ORIGIN,
 };
-use http::{Method, StatusCode};
+use http::{HeaderMap, Method, StatusCode};
 
 use super::middleware::{Middleware, Next};
 use crate::request::Request;
@@ -338,13 +338,7 @@ impl Cors {
             AllowHeaders::Mirrored => req.headers().get(ACCESS_CONTROL_REQUEST_HEADERS).cloned(),
         };
         let headers = response.headers_mut();
-        headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        if self.credentials {
-            headers.insert(
-                ACCESS_CONTROL_ALLOW_CREDENTIALS,
-                HeaderValue::from_static("true"),
-            );
-        }
+        self.allow(headers, origin);
         let fields = [
             (ACCESS_CONTROL_ALLOW_METHODS, self.methods.clone()),
             (ACCESS_CONTROL_ALLOW_HEADERS, allow_headers),
@@ -356,6 +350,17 @@ impl Cors {
             }
         }
         response
+    }
+
+    /// The fields that let `origin` read the answer, preflight or not.
+    fn allow(&self, headers: &mut HeaderMap, origin: HeaderValue) {
+        headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        if self.credentials {
+            headers.insert(
+                ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            );
+        }
     }
 
     fn vary_on_origin(&self, response: &mut Response) {
@@ -382,13 +387,7 @@ impl Middleware for Cors {
         self.vary_on_origin(&mut response);
         if let Some(origin) = self.allow_origin(req) {
             let headers = response.headers_mut();
-            headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-            if self.credentials {
-                headers.insert(
-                    ACCESS_CONTROL_ALLOW_CREDENTIALS,
-                    HeaderValue::from_static("true"),
-                );
-            }
+            self.allow(headers, origin);
             if let Some(expose) = &self.expose {
                 headers.insert(ACCESS_CONTROL_EXPOSE_HEADERS, expose.clone());
             }
