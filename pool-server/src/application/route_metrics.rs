@@ -102,13 +102,27 @@ impl RouteMetrics {
             Some(id) if (id as usize) < routes => id as usize,
             _ => routes + method_index(request.method()),
         };
-        let counters = &self.shards[shard()].cells[index];
+        let (shard, alone) = shard();
+        let counters = &self.shards[shard].cells[index];
+        // A shard this thread alone writes needs no locked addition: a
+        // plain load and store cannot lose a count, and readers see one
+        // value or the next.
+        let add = |counter: &AtomicU64, n: u64| match alone {
+            true => counter.store(
+                counter.load(Ordering::Relaxed).wrapping_add(n),
+                Ordering::Relaxed,
+            ),
+            false => {
+                counter.fetch_add(n, Ordering::Relaxed);
+            }
+        };
         let class = usize::from(status.as_u16() / 100).clamp(1, 5) - 1;
         let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
-        counters.classes[class].fetch_add(1, Ordering::Relaxed);
-        counters.micros.fetch_add(micros, Ordering::Relaxed);
-        if let Some(bucket) = BOUNDS_MICROS.iter().position(|&bound| micros <= bound) {
-            counters.buckets[bucket].fetch_add(1, Ordering::Relaxed);
+        add(&counters.classes[class], 1);
+        add(&counters.micros, micros);
+        let bucket = BOUNDS_MICROS.partition_point(|&bound| bound < micros);
+        if let Some(counter) = counters.buckets.get(bucket) {
+            add(counter, 1);
         }
     }
 
@@ -160,17 +174,20 @@ fn method_index(method: &Method) -> usize {
         .unwrap_or(METHODS.len() - 1)
 }
 
-/// This thread's shard, assigned in turn at its first count.
-fn shard() -> usize {
+/// This thread's shard, assigned in turn at its first count, and whether
+/// it has it alone: the first [`SHARDS`] threads of the process that count
+/// do, every server's counters alike; later ones share.
+fn shard() -> (usize, bool) {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     thread_local! {
-        static SHARD: Cell<usize> = const { Cell::new(usize::MAX) };
+        static TURN: Cell<usize> = const { Cell::new(usize::MAX) };
     }
-    SHARD.with(|shard| {
-        if shard.get() == usize::MAX {
-            shard.set(NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS);
+    TURN.with(|turn| {
+        if turn.get() == usize::MAX {
+            turn.set(NEXT.fetch_add(1, Ordering::Relaxed));
         }
-        shard.get()
+        let turn = turn.get();
+        (turn % SHARDS, turn < SHARDS)
     })
 }
 
