@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 
 use http::{HeaderMap, Method, StatusCode, Version};
 
+use super::route::ConstMessage;
 use super::*;
 use crate::application::extract::{path_param, RequestContext, Requirements, States};
 use crate::application::into_response::IntoResponse;
