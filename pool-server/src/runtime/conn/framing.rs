@@ -6,7 +6,7 @@ use std::mem;
 
 use std::time::Instant;
 
-use super::{Conn, Exchange, LoopCx, Reading, Unread, MAX_BLANK, MAX_PIPELINE};
+use super::{BodyRead, Conn, Exchange, LoopCx, Reading, Unread, MAX_BLANK, MAX_PIPELINE};
 use crate::config::Limits;
 use crate::protocol::body::{BodyDecoder, BodyKind};
 use crate::protocol::error::RequestError;
@@ -143,18 +143,17 @@ impl Conn {
                 self.start_body(request, head.keep_alive, unread, true, limits, now);
                 (end, true)
             }
-            Reading::Body {
-                decoder,
-                body,
-                last_progress,
-                continue_due,
-                max_body,
-                ..
-            } => {
-                let decoded = decoder
-                    .decode(input, body.staging(), *max_body, limits.max_head_size)
+            Reading::Body(read) => {
+                let decoded = read
+                    .decoder
+                    .decode(
+                        input,
+                        read.body.staging(),
+                        read.max_body,
+                        limits.max_head_size,
+                    )
                     .and_then(|decoded| {
-                        body.settle(limits, cx.memory)?;
+                        read.body.settle(limits, cx.memory)?;
                         Ok(decoded)
                     });
                 let decoded = match decoded {
@@ -165,23 +164,23 @@ impl Conn {
                     }
                 };
                 if decoded.consumed > 0 {
-                    *last_progress = now;
+                    read.last_progress = now;
                     // The client sent the body without waiting: no 100 needed.
-                    *continue_due = false;
+                    read.continue_due = false;
                 }
                 if !decoded.done {
                     return (decoded.consumed, false);
                 }
-                let Reading::Body {
+                let Reading::Body(read) = mem::replace(&mut self.reading, Reading::Idle) else {
+                    unreachable!("matched Body above");
+                };
+                let BodyRead {
                     mut request,
                     keep_alive,
                     body,
                     checked,
                     ..
-                } = mem::replace(&mut self.reading, Reading::Idle)
-                else {
-                    unreachable!("matched Body above");
-                };
+                } = *read;
                 match body.finish() {
                     Ok(body) => request.body = body,
                     Err(err) => {
@@ -208,7 +207,7 @@ impl Conn {
     ) {
         match Spool::new(unread.expected, limits) {
             Ok(body) => {
-                self.reading = Reading::Body {
+                self.reading = Reading::Body(Box::new(BodyRead {
                     request,
                     keep_alive,
                     decoder: unread.decoder,
@@ -217,7 +216,7 @@ impl Conn {
                     continue_due: unread.continue_due,
                     max_body: unread.max_body,
                     checked,
-                }
+                }))
             }
             Err(err) => self.refuse(err),
         }

@@ -115,22 +115,27 @@ enum Reading {
     /// A head waits on a worker for its guards; its body is read once they
     /// pass. The loop never sees this state: the connection is away.
     Checking,
-    /// The head is parsed; the body is arriving.
-    Body {
-        request: Box<Request>,
-        keep_alive: bool,
-        decoder: BodyDecoder,
-        body: Spool,
-        last_progress: Instant,
-        /// The client waits for `100 Continue`, which is not sent yet.
-        continue_due: bool,
-        /// The most body the request may have.
-        max_body: u64,
-        /// Its guards ran (or it has none).
-        checked: bool,
-    },
+    /// The head is parsed; the body is arriving. Boxed: every connection
+    /// carries the largest variant inline, and an idle one should cost a
+    /// few hundred bytes.
+    Body(Box<BodyRead>),
     /// No more requests are read: after `Connection: close`, EOF or a refusal.
     Done,
+}
+
+/// A body being read, and the request it belongs to.
+struct BodyRead {
+    request: Box<Request>,
+    keep_alive: bool,
+    decoder: BodyDecoder,
+    body: Spool,
+    last_progress: Instant,
+    /// The client waits for `100 Continue`, which is not sent yet.
+    continue_due: bool,
+    /// The most body the request may have.
+    max_body: u64,
+    /// Its guards ran (or it has none).
+    checked: bool,
 }
 
 /// A complete request and whether its client wants the connection kept.
@@ -299,8 +304,8 @@ impl Conn {
                 self.answer_refusal(err, &cx.limits.refusal_bodies);
                 continue;
             }
-            if let Reading::Body { continue_due, .. } = &mut self.reading {
-                if mem::take(continue_due) {
+            if let Reading::Body(read) = &mut self.reading {
+                if mem::take(&mut read.continue_due) {
                     self.write_buf.extend_from_slice(encode::CONTINUE);
                     continue;
                 }
@@ -356,7 +361,7 @@ impl Conn {
         } else {
             match &self.reading {
                 Reading::Head { started, .. } => (*started, limits.header_read_timeout),
-                Reading::Body { last_progress, .. } => (*last_progress, limits.body_read_timeout),
+                Reading::Body(read) => (read.last_progress, limits.body_read_timeout),
                 Reading::Checking => (self.since, limits.body_read_timeout),
                 // A client that connects and sends nothing gets no more time
                 // than one that sends a head slowly.
@@ -383,7 +388,7 @@ impl Conn {
             outgoing.beat(&mut self.write_buf, cx.now);
             return self.advance(cx);
         }
-        let reading = matches!(self.reading, Reading::Head { .. } | Reading::Body { .. });
+        let reading = matches!(self.reading, Reading::Head { .. } | Reading::Body(_));
         if stalled {
             self.tally.write_timeouts += 1;
         } else if !reading && self.lingering.is_none() {
@@ -534,7 +539,7 @@ impl Conn {
             (Some(outgoing), _) if outgoing.stream().is_some() => ConnState::Streaming,
             (Some(_), _) => ConnState::Writing,
             _ if self.unsent() > 0 || self.lingering.is_some() => ConnState::Writing,
-            (None, Reading::Head { .. } | Reading::Body { .. }) => ConnState::Reading,
+            (None, Reading::Head { .. } | Reading::Body(_)) => ConnState::Reading,
             (None, _) => ConnState::Idle,
         }
     }
