@@ -1,6 +1,6 @@
 //! The server serves real requests under valgrind. rustix's own vDSO parser
 //! once crashed it there (SIGSEGV in `check_elf_base` at the first `Date`
-//! header, rustix issue 1559); rustix's `use-libc` feature fixed it. The
+//! header, a rustix bug); rustix's `use-libc` feature fixed it. The
 //! test runs this binary again under `valgrind --tool=memcheck` and fails
 //! unless the inner test, a server answering a few requests, passes there
 //! with no error memcheck reports.

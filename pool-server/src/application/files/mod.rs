@@ -109,6 +109,7 @@ pub(crate) mod conditional;
 mod mime;
 pub(crate) mod range;
 pub(crate) mod resolve;
+mod serve_file;
 
 use std::fmt;
 use std::fs::{File, Metadata};
@@ -128,73 +129,9 @@ use crate::protocol::date;
 use crate::request::Request;
 use crate::response::{Representation, Response};
 
+pub use serve_file::ServeFile;
+
 const ALLOW_GET_HEAD: HeaderValue = HeaderValue::from_static("GET, HEAD");
-
-/// Serves one file: [`respond`](Self::respond) opens it for each request.
-///
-/// ```no_run
-/// use pool_server::files::ServeFile;
-/// use pool_server::{route, Request, Response};
-///
-/// #[route("GET /favicon.ico")]
-/// fn favicon(req: &Request) -> Response {
-///     ServeFile::new("assets/favicon.ico").respond(req)
-/// }
-/// ```
-#[derive(Clone, Debug)]
-pub struct ServeFile {
-    path: PathBuf,
-    cache_control: CacheControl,
-}
-
-impl ServeFile {
-    /// Serves the file at `path` (relative to the working directory unless
-    /// absolute). It need not exist yet: a missing file gets 404.
-    pub fn new(path: impl Into<PathBuf>) -> ServeFile {
-        ServeFile {
-            path: path.into(),
-            cache_control: CacheControl::default(),
-        }
-    }
-
-    /// The `Cache-Control` value of its 200, 206 and 304 responses, such as
-    /// `"max-age=3600"`; none by default. An invalid value is logged and
-    /// makes every response a 500.
-    pub fn cache_control<V>(mut self, value: V) -> ServeFile
-    where
-        HeaderValue: TryFrom<V>,
-    {
-        self.cache_control = CacheControl::new(value);
-        self
-    }
-
-    /// Answers `req` with the file: 200, 206, 304, 412 or 416 as the
-    /// request's conditions and range ask (see the [module](self) docs),
-    /// 404 when it is missing or a directory, 405 for methods other than
-    /// `GET` and `HEAD`.
-    pub fn respond(&self, req: &Request) -> Response {
-        if let Some(refusal) = refuse_method(req) {
-            return refusal;
-        }
-        let Ok(cache_control) = self.cache_control.get() else {
-            return error(StatusCode::INTERNAL_SERVER_ERROR);
-        };
-        match open(&self.path) {
-            Ok((file, meta)) => send(
-                req,
-                Selected {
-                    file,
-                    meta,
-                    coding: None,
-                },
-                mime::content_type(&self.path),
-                cache_control,
-                false,
-            ),
-            Err(status) => error(status),
-        }
-    }
-}
 
 /// Serves the files under a directory. Mount it with
 /// [`Builder::serve_dir`](crate::Builder::serve_dir), or call

@@ -156,7 +156,7 @@ impl Routes {
 
     /// The most body these routes take, in bytes, whatever the server's
     /// [`max_body_size`](crate::Builder::max_body_size) or their scope's
-    /// ([`Scope::max_body_size`]): the most specific setting wins. A
+    /// ([`Scope::max_body_size`](super::Scope::max_body_size)): the most specific setting wins. A
     /// declared `Content-Length` over it is answered 413 from the head,
     /// before any of the body is read; a chunked body as soon as it passes
     /// it. Nothing past the limit is read or spooled.
