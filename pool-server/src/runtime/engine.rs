@@ -1,5 +1,6 @@
 //! The running parts of a server: its readiness loops, the listeners they
-//! accept on, and the one worker pool they all feed.
+//! accept on, and the worker threads that hold the loops in turn and run the
+//! handlers (see [`workers`](super::workers)).
 //!
 //! With one loop the server listens on one socket. With more, each loop has
 //! a listener of its own on the same address (`SO_REUSEPORT`), and the
@@ -8,6 +9,7 @@
 
 use std::io;
 use std::net::{SocketAddr, TcpListener};
+use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread;
 use std::time::Instant;
@@ -16,7 +18,7 @@ use rustix::net::{sockopt, AddressFamily, SocketFlags, SocketType};
 
 use super::event_loop::EventLoop;
 use super::handoff::Shared;
-use super::pool::ThreadPool;
+use super::workers::Crew;
 use crate::application::service::Service;
 use crate::config::Limits;
 use crate::error::Error;
@@ -26,7 +28,7 @@ const BACKLOG: i32 = 1024;
 
 pub(crate) struct Engine {
     loops: Vec<EventLoop>,
-    pool: ThreadPool,
+    workers: usize,
     shared: Arc<Shared>,
 }
 
@@ -37,74 +39,82 @@ impl Engine {
         limits: Limits,
         service: Service,
     ) -> Result<(Engine, Arc<Shared>), Error> {
-        let pool = ThreadPool::with_capacity(workers, limits.queue_capacity)?;
-        let (loops, shared) = EventLoop::new_set(listeners, &pool, limits, service)?;
+        if workers == 0 {
+            return Err(Error::config("the pool needs at least one worker"));
+        }
+        if limits.queue_capacity == 0 {
+            return Err(Error::config("the queue needs room for at least one job"));
+        }
+        let (loops, shared) = EventLoop::new_set(listeners, workers, limits, service)?;
         let engine = Engine {
             loops,
-            pool,
+            workers,
             shared: Arc::clone(&shared),
         };
         Ok((engine, shared))
     }
 
-    /// Runs the first loop on this thread and the others on threads of
-    /// their own until shutdown, then stops the pool by the latest drain
-    /// deadline of any loop.
+    /// Starts the workers and watches them from this thread until shutdown
+    /// has drained every loop; then waits for the workers until the latest
+    /// drain deadline. Workers still inside a handler then are left running,
+    /// detached, and requests still queued are answered 503.
     pub(crate) fn run(self, signals: bool) -> Result<(), Error> {
         let Engine {
             mut loops,
-            mut pool,
+            workers,
             shared,
         } = self;
-        let mut first = loops.remove(0);
-        let mut others = Vec::with_capacity(loops.len());
+        if signals {
+            loops[0].handle_signals()?;
+        }
+        let crew = Arc::new(Crew::new(
+            loops,
+            Arc::clone(&shared),
+            shared.limits.queue_capacity,
+        ));
+        let (exit_tx, exited) = mpsc::channel();
+        let mut running = 0;
         let mut failure = None;
-        for (i, mut event_loop) in loops.into_iter().enumerate() {
+        for id in 0..workers {
+            let crew = Arc::clone(&crew);
+            let exit_tx = exit_tx.clone();
             let spawned = thread::Builder::new()
-                .name(format!("pool-event-loop-{}", i + 1))
+                .name(format!("pool-worker-{id}"))
                 .spawn(move || {
-                    let served = event_loop.serve(false);
-                    (event_loop, served)
+                    crew.work();
+                    let _ = exit_tx.send(());
                 });
             match spawned {
-                Ok(thread) => others.push(thread),
+                Ok(_) => running += 1,
                 Err(err) => {
-                    failure = Some(Error::io("cannot spawn an event loop thread", err));
+                    failure = Some(Error::io("cannot spawn a worker thread", err));
                     shared.hurry_shutdown();
+                    break;
                 }
             }
         }
-        let mut deadline = Instant::now();
-        let mut served = vec![first.serve(signals)];
-        let mut loops = vec![first];
-        for thread in others {
-            match thread.join() {
-                Ok((event_loop, result)) => {
-                    loops.push(event_loop);
-                    served.push(result);
-                }
-                Err(_) => served.push(Err(Error::io(
-                    "an event loop panicked",
-                    io::Error::other("panic"),
-                ))),
-            }
-        }
-        for result in served {
-            match result {
-                Ok(at) => deadline = deadline.max(at),
-                Err(err) => {
-                    failure.get_or_insert(err);
-                }
-            }
-        }
+        crew.started(running);
+        crew.watch();
+        let (mut loops, deadline, failed) = crew.finished();
         for event_loop in &mut loops {
             event_loop.close_all();
         }
-        pool.shutdown(deadline);
+        crew.stop();
+        while running > 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if exited.recv_timeout(left).is_err() {
+                break;
+            }
+            running -= 1;
+        }
+        if running > 0 {
+            log::warn!("{running} worker(s) still busy at the shutdown deadline; left running");
+        }
+        // The jobs `stop` dropped came back `Unserved`.
         for event_loop in &mut loops {
             event_loop.refuse_leftovers();
         }
-        failure.map_or(Ok(()), Err)
+        failure.or(failed).map_or(Ok(()), Err)
     }
 }
 

@@ -1,20 +1,22 @@
-//! The readiness loop: a thread that owns a listener and every connection
-//! it accepted that no worker holds. It accepts, reads, frames requests,
-//! enforces deadlines and sheds load; it never runs handler code and never
-//! blocks. A server runs one or more of them ([`Engine`](super::engine)),
-//! all feeding the one pool.
+//! The readiness loop: a listener and every connection it accepted that no
+//! worker holds. It accepts, reads, frames requests, enforces deadlines and
+//! sheds load; it never runs handler code and never blocks but in its poll.
 //!
-//! A connection with complete requests moves into a job for the pool; the
-//! worker answers and sends it back through its loop's channel, waking the
-//! loop with a [`Waker`]. The connection's slot stays reserved meanwhile, so
-//! readiness events that arrive while it is away are remembered, not lost.
+//! A loop has no thread of its own. It is a token that worker threads take
+//! turns holding ([`workers`](super::workers)): the holder runs one
+//! [`turn`](EventLoop::turn) at a time, keeps the first connection with a
+//! complete request to serve itself once it has put the token back, and
+//! leaves the others in [`EventLoop::extra`] for the job queue. A served
+//! connection comes back through the loop's [`Mailbox`]. Its slot stays
+//! reserved meanwhile, so readiness events that arrive while it is away
+//! are remembered, not lost.
 
 use std::io;
 use std::mem;
 use std::net::TcpListener as StdListener;
 use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mio::event::Event;
@@ -23,9 +25,8 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 
 use super::conn::{Conn, LoopCx, Next, Spares, LOOP_SPARES};
-use super::handoff::{Back, Dispatched, Link, Shared, AWAY_GROUPS};
+use super::handoff::{ConnJob, Mailbox, Returned, Shared};
 use super::metrics::{ConnState, Metrics};
-use super::pool::{Submitter, ThreadPool};
 use super::signals::ShutdownSignals;
 use crate::application::service::Service;
 use crate::config::Limits;
@@ -57,22 +58,30 @@ type Step = fn(&mut Conn, &mut LoopCx<'_>) -> Next;
 /// Where a connection is.
 enum Slot {
     /// In the loop. Boxed: a hand-off to a worker then moves a pointer.
-    Home(Box<Conn>),
+    InLoop(Box<Conn>),
     /// With a worker; `event` records readiness seen meanwhile, and
     /// `read_closed` whether it said the client closed its side.
-    Away { event: bool, read_closed: bool },
+    WithWorker { event: bool, read_closed: bool },
 }
 
 pub(crate) struct EventLoop {
-    /// Its index in [`Shared::loops`].
-    id: usize,
+    /// Its index in [`Shared::mailboxes`].
+    pub(crate) id: usize,
     poll: Poll,
+    events: Events,
     listener: Option<TcpListener>,
     conns: Slab<Slot>,
-    /// Dropped as the loop finishes, so the pool can stop.
-    jobs: Option<Submitter>,
     shared: Arc<Shared>,
-    back: Receiver<Back>,
+    returned: Receiver<Returned>,
+    /// SIGINT and SIGTERM, on the first loop of a server that handles them.
+    signals: Option<ShutdownSignals>,
+    /// Keep the first connection this turn dispatches in `kept`, for the
+    /// holder to serve; else every one goes to `extra`.
+    keep: bool,
+    pub(crate) kept: Option<ConnJob>,
+    /// Connections this turn dispatched beyond `kept`, for the job queue.
+    pub(crate) extra: Vec<ConnJob>,
+    next_tick: Instant,
     scratch: Box<[u8]>,
     spares: Spares,
     /// The listener is registered with the poller.
@@ -90,15 +99,15 @@ pub(crate) struct EventLoop {
 }
 
 impl EventLoop {
-    /// One loop per listener, all feeding `pool`.
+    /// One loop per listener, for `workers` threads to hold.
     pub(crate) fn new_set(
         listeners: Vec<StdListener>,
-        pool: &ThreadPool,
+        workers: usize,
         limits: Limits,
         service: Service,
     ) -> Result<(Vec<EventLoop>, Arc<Shared>), Error> {
         let mut parts = Vec::with_capacity(listeners.len());
-        let mut links = Vec::with_capacity(listeners.len());
+        let mut mailboxes = Vec::with_capacity(listeners.len());
         for (id, listener) in listeners.into_iter().enumerate() {
             listener
                 .set_nonblocking(true)
@@ -110,17 +119,11 @@ impl EventLoop {
             poll.registry()
                 .register(&mut listener, LISTENER, Interest::READABLE)
                 .map_err(|err| Error::io("cannot poll the listener", err))?;
-            let (tx, back) = mpsc::channel();
-            links.push(Link {
-                back: tx,
-                waker,
-                woken: AtomicBool::new(false),
-                stream_news: Mutex::new(Vec::new()),
-                away_events: (0..AWAY_GROUPS).map(|_| AtomicUsize::new(0)).collect(),
-            });
-            parts.push((id, poll, listener, back));
+            let (tx, returned) = mpsc::channel();
+            mailboxes.push(Mailbox::new(tx, waker));
+            parts.push((id, poll, listener, returned));
         }
-        let metrics = Metrics::new(pool.size(), limits.queue_capacity, links.len());
+        let metrics = Metrics::new(workers, limits.queue_capacity, mailboxes.len());
         let shared = Arc::new(Shared {
             service,
             body_memory: BodyMemory::new(limits.body_memory_limit),
@@ -129,19 +132,25 @@ impl EventLoop {
             stop: AtomicBool::new(false),
             hurry: AtomicBool::new(false),
             open: AtomicUsize::new(0),
-            loops: links,
+            mailboxes,
             metrics,
         });
+        let now = Instant::now();
         let loops = parts
             .into_iter()
-            .map(|(id, poll, listener, back)| EventLoop {
+            .map(|(id, poll, listener, returned)| EventLoop {
                 id,
                 poll,
+                events: Events::with_capacity(1024),
                 listener: Some(listener),
                 conns: Slab::new(),
-                jobs: pool.submitter(),
                 shared: Arc::clone(&shared),
-                back,
+                returned,
+                signals: None,
+                keep: false,
+                kept: None,
+                extra: Vec::new(),
+                next_tick: now + shared.limits.tick(),
                 scratch: vec![0; SCRATCH_SIZE].into_boxed_slice(),
                 spares: Spares::new(LOOP_SPARES),
                 accepting: true,
@@ -155,87 +164,125 @@ impl EventLoop {
         Ok((loops, shared))
     }
 
-    /// Serves until shutdown is requested (through [`Shared::request_shutdown`]
-    /// or, with `signals`, SIGINT/SIGTERM) and its connections are drained,
-    /// or the drain deadline passed, which it returns. The caller then
-    /// [closes](Self::close_all) every loop and stops the pool.
-    pub(crate) fn serve(&mut self, signals: bool) -> Result<Instant, Error> {
-        let mut signals = match signals {
-            true => Some(ShutdownSignals::register(self.poll.registry(), SIGNALS)?),
-            false => None,
-        };
-        let tick = self.shared.limits.tick();
-        let mut next_tick = Instant::now() + tick;
-        let mut events = Events::with_capacity(1024);
-        loop {
-            let timeout = self.timeout(next_tick);
-            if let Err(err) = self.poll.poll(&mut events, timeout) {
-                if err.kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
-                self.shared.hurry_shutdown();
-                return Err(Error::io("polling failed", err));
-            }
-            // Before draining the channel, so a later hand-back wakes us
-            // again. The fence pairs with the one in `Link::wake`: either we
-            // see the connection in the channel, or its worker sees `false`.
-            self.shared.loops[self.id]
-                .woken
-                .store(false, Ordering::Release);
-            fence(Ordering::SeqCst);
-            let now = Instant::now();
-            for event in events.iter() {
-                match event.token() {
-                    LISTENER => self.accept(now),
-                    WAKER => {}
-                    SIGNALS => {
-                        if signals.as_mut().is_some_and(ShutdownSignals::arrived) {
-                            self.on_signal();
-                        }
+    /// Has this loop's poll report SIGINT and SIGTERM.
+    pub(crate) fn handle_signals(&mut self) -> Result<(), Error> {
+        self.signals = Some(ShutdownSignals::register(self.poll.registry(), SIGNALS)?);
+        Ok(())
+    }
+
+    /// One turn: poll (blocking only when nothing waits: no connection
+    /// came back, none has news, none yielded), then accept, read, frame,
+    /// take in returned connections, check deadlines and shed load.
+    /// Connections with complete requests end in `kept` (the first, when
+    /// `keep`) and `extra`. Returns the drain deadline once shutdown has
+    /// drained every connection or passed that deadline, or a failure of
+    /// the poll; the loop is then finished. The poll waits `max_wait` at
+    /// most.
+    pub(crate) fn turn(
+        &mut self,
+        keep: bool,
+        max_wait: Option<Duration>,
+    ) -> Option<Result<Instant, Error>> {
+        self.keep = keep;
+        if let Err(err) = self.poll(max_wait) {
+            self.shared.hurry_shutdown();
+            return Some(Err(Error::io("polling failed", err)));
+        }
+        let now = Instant::now();
+        let mut events = mem::replace(&mut self.events, Events::with_capacity(0));
+        for event in events.iter() {
+            match event.token() {
+                LISTENER => self.accept(now),
+                WAKER => {}
+                SIGNALS => {
+                    if self.signals.as_mut().is_some_and(ShutdownSignals::arrived) {
+                        self.on_signal();
                     }
-                    Token(key) => self.on_event(key, event, now),
                 }
+                Token(key) => self.on_event(key, event, now),
             }
-            while let Ok(back) = self.back.try_recv() {
-                self.on_back(back, now);
+        }
+        events.clear();
+        self.events = events;
+        self.take_returned(now);
+        self.on_stream_news(now);
+        for key in mem::take(&mut self.again) {
+            self.drive(key, now, Conn::advance);
+        }
+        if self.shared.stop.load(Ordering::Acquire) && self.drain_deadline.is_none() {
+            self.begin_drain(now);
+        }
+        if now >= self.next_tick {
+            self.expire(now);
+            self.next_tick = now + self.shared.limits.tick();
+        }
+        if self.accept_resume.is_some_and(|at| now >= at) {
+            self.accept_resume = None;
+        }
+        if !self.accepting && self.drain_deadline.is_none() {
+            // Also after another loop freed a slot under `max_connections`.
+            self.resume_accepting();
+        }
+        let deadline = self.drain_deadline?;
+        if self.shared.hurry.load(Ordering::Acquire) {
+            return Some(Ok(now));
+        }
+        (self.conns.is_empty() || now >= deadline).then_some(Ok(deadline))
+    }
+
+    /// Waits for readiness, as long as the timers allow when nothing else
+    /// waits. Marked parked meanwhile, so posts to the mailbox wake it.
+    fn poll(&mut self, max_wait: Option<Duration>) -> io::Result<()> {
+        let mailbox = &self.shared.mailboxes[self.id];
+        let mut timeout = match (self.timeout(), max_wait) {
+            (Some(t), Some(max)) => Some(t.min(max)),
+            (t, max) => t.or(max),
+        };
+        if timeout != Some(Duration::ZERO) {
+            mailbox.parked.store(true, Ordering::Relaxed);
+            // Pairs with `Mailbox::wake_if_parked`: either a poster sees
+            // `parked`, or we see its post here and do not block.
+            fence(Ordering::SeqCst);
+            let news = !mailbox
+                .stream_news
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_empty();
+            if news || mailbox.pending.load(Ordering::Relaxed) > 0 {
+                timeout = Some(Duration::ZERO);
             }
-            self.on_stream_news(now);
-            for key in mem::take(&mut self.again) {
-                self.drive(key, now, Conn::advance);
+        }
+        let polled = loop {
+            match self.poll.poll(&mut self.events, timeout) {
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                polled => break polled,
             }
-            if self.shared.stop.load(Ordering::Acquire) && self.drain_deadline.is_none() {
-                self.begin_drain(now);
-            }
-            if now >= next_tick {
-                self.expire(now);
-                next_tick = now + tick;
-            }
-            if self.accept_resume.is_some_and(|at| now >= at) {
-                self.accept_resume = None;
-            }
-            if !self.accepting && self.drain_deadline.is_none() {
-                // Also after another loop freed a slot under `max_connections`.
-                self.resume_accepting();
-            }
-            if let Some(deadline) = self.drain_deadline {
-                if self.shared.hurry.load(Ordering::Acquire) {
-                    return Ok(now);
-                }
-                if self.conns.is_empty() || now >= deadline {
-                    return Ok(deadline);
-                }
-            }
+        };
+        mailbox.parked.store(false, Ordering::Relaxed);
+        // Before reading the mailbox, so a later post wakes us again.
+        mailbox.woken.store(false, Ordering::Release);
+        fence(Ordering::SeqCst);
+        polled
+    }
+
+    /// Takes in the connections workers posted back.
+    fn take_returned(&mut self, now: Instant) {
+        self.shared.mailboxes[self.id]
+            .pending
+            .store(0, Ordering::Relaxed);
+        while let Ok(returned) = self.returned.try_recv() {
+            self.on_returned(returned, now);
         }
     }
 
     /// How long the next poll may sleep: forever when nothing has a deadline.
-    fn timeout(&self, next_tick: Instant) -> Option<Duration> {
+    fn timeout(&self) -> Option<Duration> {
         if !self.again.is_empty() {
             return Some(Duration::ZERO);
         }
         let mut wake = None::<Instant>;
         if !self.conns.is_empty() {
-            wake = Some(next_tick);
+            wake = Some(self.next_tick);
         }
         for at in [self.accept_resume, self.drain_deadline]
             .into_iter()
@@ -304,7 +351,9 @@ impl EventLoop {
                     .register(&mut stream, Token(key), interest)
                 {
                     Ok(()) => {
-                        entry.insert(Slot::Home(Box::new(Conn::new(stream, key, peer_addr, now))));
+                        entry.insert(Slot::InLoop(Box::new(Conn::new(
+                            stream, key, peer_addr, now,
+                        ))));
                         Accepted::One
                     }
                     Err(err) => {
@@ -327,7 +376,7 @@ impl EventLoop {
     /// Gives a slot back to `max_connections`.
     fn release_slot(&self) {
         let was = self.shared.open.fetch_sub(1, Ordering::Relaxed);
-        if was == self.shared.limits.max_connections && self.shared.loops.len() > 1 {
+        if was == self.shared.limits.max_connections && self.shared.mailboxes.len() > 1 {
             // Loops that paused at the limit look again at the end of their turn.
             self.shared.wake_all();
         }
@@ -366,21 +415,21 @@ impl EventLoop {
 
     fn on_event(&mut self, key: usize, event: &Event, now: Instant) {
         match self.conns.get_mut(key) {
-            Some(Slot::Home(conn)) => {
+            Some(Slot::InLoop(conn)) => {
                 if event.is_readable() || event.is_read_closed() || event.is_error() {
                     conn.maybe_readable = true;
                 }
                 conn.read_closed |= event.is_read_closed();
                 self.drive(key, now, Conn::advance);
             }
-            Some(Slot::Away {
+            Some(Slot::WithWorker {
                 event: seen,
                 read_closed,
             }) => {
                 *seen = true;
                 *read_closed |= event.is_read_closed();
                 // The channel is read after the events: see `give_back_settled`.
-                self.shared.loops[self.id]
+                self.shared.mailboxes[self.id]
                     .away_events(key)
                     .fetch_add(1, Ordering::Relaxed);
                 fence(Ordering::SeqCst);
@@ -394,7 +443,7 @@ impl EventLoop {
     /// that is with a worker looks again when it comes back.
     fn on_stream_news(&mut self, now: Instant) {
         {
-            let mut news = self.shared.loops[self.id]
+            let mut news = self.shared.mailboxes[self.id]
                 .stream_news
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
@@ -403,42 +452,42 @@ impl EventLoop {
         for i in 0..self.news.len() {
             let key = self.news[i];
             match self.conns.get_mut(key) {
-                Some(Slot::Home(_)) => self.drive(key, now, Conn::advance),
-                Some(Slot::Away { event, .. }) => *event = true,
+                Some(Slot::InLoop(_)) => self.drive(key, now, Conn::advance),
+                Some(Slot::WithWorker { event, .. }) => *event = true,
                 None => {}
             }
         }
         self.news.clear();
     }
 
-    fn on_back(&mut self, back: Back, now: Instant) {
-        let (mut conn, step): (Box<Conn>, Step) = match back {
-            Back::Served(conn, served) => {
+    fn on_returned(&mut self, returned: Returned, now: Instant) {
+        let (mut conn, step): (Box<Conn>, Step) = match returned {
+            Returned::Served(conn, served) => {
                 self.spares.keep(served);
                 (conn, Conn::advance)
             }
-            Back::Unserved(conn) => (conn, Conn::shed),
-            Back::Failed(conn) => (conn, |_: &mut Conn, _: &mut LoopCx<'_>| Next::Close),
+            Returned::Unserved(conn) => (conn, Conn::shed),
+            Returned::Failed(conn) => (conn, |_: &mut Conn, _: &mut LoopCx<'_>| Next::Close),
         };
         let key = conn.key;
         let Some(slot) = self.conns.get_mut(key) else {
             log::error!("connection {key} came back to an empty slot");
             return;
         };
-        let Slot::Away { event, read_closed } = *slot else {
+        let Slot::WithWorker { event, read_closed } = *slot else {
             log::error!("connection {key} came back twice");
             return;
         };
         // Readiness may have come and gone while the worker held it.
         conn.maybe_readable |= event;
         conn.read_closed |= read_closed;
-        *slot = Slot::Home(conn);
+        *slot = Slot::InLoop(conn);
         self.drive(key, now, step);
     }
 
     /// Applies `step` to a connection at home and carries out its verdict.
     fn drive(&mut self, key: usize, now: Instant, step: Step) {
-        let Some(Slot::Home(conn)) = self.conns.get_mut(key) else {
+        let Some(Slot::InLoop(conn)) = self.conns.get_mut(key) else {
             return;
         };
         let mut cx = LoopCx {
@@ -461,30 +510,33 @@ impl EventLoop {
     }
 
     fn dispatch(&mut self, key: usize) {
-        let Slot::Home(conn) = mem::replace(
+        let Slot::InLoop(conn) = mem::replace(
             &mut self.conns[key],
-            Slot::Away {
+            Slot::WithWorker {
                 event: false,
                 read_closed: false,
             },
         ) else {
             unreachable!("only connections at home are dispatched");
         };
-        let job = Dispatched {
+        let job = ConnJob {
             conn: Some(conn),
             shared: Arc::clone(&self.shared),
             home: self.id,
-            away_events: self.shared.loops[self.id]
+            away_events: self.shared.mailboxes[self.id]
                 .away_events(key)
                 .load(Ordering::Relaxed),
             serving: false,
             served: self.spares.list(),
         };
         self.shared.metrics.queued.fetch_add(1, Ordering::Relaxed);
-        // On failure the job is dropped here, and `Dispatched::drop` sends the
-        // connection back as `Unserved`, to be answered 503 by this loop.
-        if let Some(jobs) = &self.jobs {
-            let _ = jobs.execute(Box::new(move || job.run()));
+        if self.keep && self.kept.is_none() {
+            self.kept = Some(job);
+        } else {
+            // A job the queue has no room for is dropped, and
+            // `ConnJob::drop` posts the connection back as `Unserved`, to
+            // be answered 503 by this loop.
+            self.extra.push(job);
         }
     }
 
@@ -504,8 +556,8 @@ impl EventLoop {
         let mut states = [0usize; 5];
         for (_, slot) in self.conns.iter() {
             let state = match slot {
-                Slot::Home(conn) => conn.state(),
-                Slot::Away { .. } => ConnState::Dispatched,
+                Slot::InLoop(conn) => conn.state(),
+                Slot::WithWorker { .. } => ConnState::Dispatched,
             };
             states[state as usize] += 1;
         }
@@ -514,7 +566,9 @@ impl EventLoop {
         self.expired.clear();
         self.expired
             .extend(self.conns.iter().filter_map(|(key, slot)| match slot {
-                Slot::Home(conn) if conn.deadline(limits).is_some_and(|at| at <= now) => Some(key),
+                Slot::InLoop(conn) if conn.deadline(limits).is_some_and(|at| at <= now) => {
+                    Some(key)
+                }
                 _ => None,
             }));
         for i in 0..self.expired.len() {
@@ -541,9 +595,7 @@ impl EventLoop {
         // Connections handed back without a wake-up before workers saw the
         // flag: see `give_back_settled`.
         fence(Ordering::SeqCst);
-        while let Ok(back) = self.back.try_recv() {
-            self.on_back(back, now);
-        }
+        self.take_returned(now);
         // Clients in the backlog may have sent requests before the stop, and
         // closing the listener would reset them: take them all in (the
         // backlog bounds them, even past max_connections) to answer them.
@@ -558,18 +610,17 @@ impl EventLoop {
         let home: Vec<usize> = self
             .conns
             .iter()
-            .filter_map(|(key, slot)| matches!(slot, Slot::Home(_)).then_some(key))
+            .filter_map(|(key, slot)| matches!(slot, Slot::InLoop(_)).then_some(key))
             .collect();
         for key in home {
             self.drive(key, now, Conn::advance);
         }
     }
 
-    /// Closes every connection at home and lets go of the pool; those with
-    /// a worker close as they come back.
+    /// Closes every connection in the loop; those with a worker close as
+    /// they come back.
     pub(crate) fn close_all(&mut self) {
         self.listener = None;
-        self.jobs = None;
         self.shared
             .open
             .fetch_sub(self.conns.len(), Ordering::Relaxed);
@@ -581,8 +632,8 @@ impl EventLoop {
     /// their clients get a 503, written once without waiting, rather than a
     /// bare close.
     pub(crate) fn refuse_leftovers(&mut self) {
-        while let Ok(back) = self.back.try_recv() {
-            if let Back::Unserved(mut conn) = back {
+        while let Ok(returned) = self.returned.try_recv() {
+            if let Returned::Unserved(mut conn) = returned {
                 conn.refuse_at_exit(&self.shared.limits.refusal_bodies);
             }
         }

@@ -1,9 +1,16 @@
 //! How connections travel between a readiness loop and the workers: the
 //! state they share, the job that carries a connection to a worker, and the
-//! way back to the loop that owns it (a channel and a [`Waker`], which a
-//! settled connection can do without).
+//! loop's [`Mailbox`], the way back for connections and news.
+//!
+//! A loop's state is a token that worker threads take turns holding (see
+//! [`workers`](super::workers)). A worker that finished with a connection
+//! posts it to the mailbox; whoever holds the token next takes it in. The
+//! mailbox's eventfd is written only when the holder is blocked in the poll
+//! and would otherwise not look, and for a settled connection only when the
+//! holder may have missed the client's bytes.
 
 use std::mem;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
@@ -30,16 +37,24 @@ pub(crate) struct Shared {
     pub(super) open: AtomicUsize,
     /// Request body bytes in memory, server-wide.
     pub(super) body_memory: BodyMemory,
-    pub(super) loops: Vec<Link>,
+    /// One per loop, by loop index.
+    pub(super) mailboxes: Vec<Mailbox>,
     pub(crate) metrics: Metrics,
 }
 
-/// The way to one loop from other threads.
-pub(super) struct Link {
-    pub(super) back: Sender<Back>,
+/// The way into one loop from other threads: connections that come back
+/// from workers, news from stream producers, and the waker of its poll.
+pub(super) struct Mailbox {
+    pub(super) returned: Sender<Returned>,
+    /// Posted since the holder last emptied the mailbox (maybe a few too
+    /// many: never too few once the post is visible).
+    pub(super) pending: AtomicUsize,
     pub(super) waker: Waker,
-    /// The loop has been woken and has not yet looked at the channel: later
-    /// hand-backs need no wake-up of their own.
+    /// The token's holder is blocked in the poll, or about to be: a post
+    /// that needs it soon writes the eventfd.
+    pub(super) parked: AtomicBool,
+    /// The eventfd was written since the holder last polled: later posts
+    /// need no write of their own.
     pub(super) woken: AtomicBool,
     /// Connections whose body stream has news from its producers.
     pub(super) stream_news: Mutex<Vec<usize>>,
@@ -59,12 +74,12 @@ pub(super) struct Link {
 /// for each other's events, which costs a wake-up, never a missed one.
 pub(super) const AWAY_GROUPS: usize = 256;
 
-/// A connection coming back from the pool.
-pub(crate) enum Back {
+/// A connection coming back from a worker.
+pub(crate) enum Returned {
     /// Its requests were answered; they come back emptied, for the loop to
     /// parse the next heads into.
     Served(Box<Conn>, Served),
-    /// The pool had no room for it: answer 503.
+    /// The queue had no room for it: answer 503.
     Unserved(Box<Conn>),
     /// Serving it failed outside the handler: close it.
     Failed(Box<Conn>),
@@ -87,16 +102,30 @@ impl Shared {
         self.request_shutdown();
     }
 
+    /// Writes every loop's eventfd, parked or not: for rare news that every
+    /// holder must see at once.
     pub(super) fn wake_all(&self) {
-        for link in &self.loops {
-            if let Err(err) = link.waker.wake() {
+        for mailbox in &self.mailboxes {
+            if let Err(err) = mailbox.waker.wake() {
                 log::error!("cannot wake an event loop: {err}");
             }
         }
     }
 }
 
-impl Link {
+impl Mailbox {
+    pub(super) fn new(returned: Sender<Returned>, waker: Waker) -> Mailbox {
+        Mailbox {
+            returned,
+            pending: AtomicUsize::new(0),
+            waker,
+            parked: AtomicBool::new(false),
+            woken: AtomicBool::new(false),
+            stream_news: Mutex::new(Vec::new()),
+            away_events: (0..AWAY_GROUPS).map(|_| AtomicUsize::new(0)).collect(),
+        }
+    }
+
     /// The count of events seen while away for connection `key`'s group.
     pub(super) fn away_events(&self, key: usize) -> &AtomicUsize {
         &self.away_events[key % AWAY_GROUPS]
@@ -108,35 +137,45 @@ impl Link {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(key);
-        self.wake();
+        self.wake_if_parked();
     }
 
-    fn wake(&self) {
-        // After the send: see `EventLoop::serve`.
+    /// Wakes the holder if it is blocked in the poll. One that is not
+    /// looks at the mailbox before it blocks (the fences pair with those in
+    /// `EventLoop::poll`), and a token nobody holds is taken by a worker
+    /// soon, or by the watchdog.
+    pub(super) fn wake_if_parked(&self) {
         fence(Ordering::SeqCst);
-        if !self.woken.swap(true, Ordering::AcqRel) {
+        if self.parked.load(Ordering::Relaxed) && !self.woken.swap(true, Ordering::AcqRel) {
             if let Err(err) = self.waker.wake() {
                 log::error!("cannot wake the event loop: {err}");
             }
         }
     }
 
-    fn give_back(&self, back: Back) {
-        // The send fails only once the loop has exited; the connection then
-        // closes as it drops here.
-        if self.back.send(back).is_ok() {
-            self.wake();
+    /// Posts a connection; false when the loop is gone (the connection then
+    /// closes as it drops here).
+    fn post(&self, returned: Returned) -> bool {
+        if self.returned.send(returned).is_err() {
+            return false;
+        }
+        self.pending.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+
+    fn give_back(&self, returned: Returned) {
+        if self.post(returned) {
+            self.wake_if_parked();
         }
     }
 
-    /// Hands back a connection that waits for its client, waking the loop
-    /// only if it may have missed the client: when it saw an event for a
-    /// connection of its group with a worker since the count was `seen`, or when a
-    /// shutdown began (idle connections must close now). Otherwise the
-    /// loop takes it in on its next turn, at the latest when the client's
-    /// next bytes wake it or at its next timer tick (so a silent client's
-    /// idle timeout may be noticed up to a tick late); this saves a wake-up
-    /// per keep-alive request.
+    /// Hands back a connection that waits for its client, waking a parked
+    /// holder only if it may have missed the client: when it saw an event
+    /// for a connection of its group with a worker since the count was
+    /// `seen`, or when a shutdown began (idle connections must close now).
+    /// Otherwise the holder takes it in on its next turn, at the latest
+    /// when the client's next bytes wake it or at its next timer tick (so a
+    /// silent client's idle timeout may be noticed up to a tick late).
     fn give_back_settled(
         &self,
         conn: Box<Conn>,
@@ -145,24 +184,25 @@ impl Link {
         draining: &AtomicBool,
     ) {
         let key = conn.key;
-        if self.back.send(Back::Served(conn, served)).is_err() {
+        if !self.post(Returned::Served(conn, served)) {
             return;
         }
-        // Pairs with the fences in `EventLoop::on_event` and `begin_drain`:
-        // either the loop sees the connection in the channel, or we see
-        // what it changed.
+        // Pairs with the fences in `EventLoop::on_event`, `begin_drain` and
+        // `poll`: either the holder sees the connection in the mailbox, or
+        // we see what it changed.
         fence(Ordering::SeqCst);
-        if self.away_events(key).load(Ordering::Relaxed) != seen || draining.load(Ordering::Relaxed)
-        {
-            self.wake();
+        let missed = self.away_events(key).load(Ordering::Relaxed) != seen
+            || draining.load(Ordering::Relaxed);
+        if missed {
+            self.wake_if_parked();
         }
     }
 }
 
 /// A connection inside a job. If the job is dropped without running (the
 /// queue was full) or unwinds, `Drop` sends the connection back, so every
-/// connection returns to the loop exactly once.
-pub(super) struct Dispatched {
+/// connection returns to its loop exactly once.
+pub(crate) struct ConnJob {
     pub(super) conn: Option<Box<Conn>>,
     pub(super) shared: Arc<Shared>,
     /// The index of the loop the connection belongs to.
@@ -174,7 +214,15 @@ pub(super) struct Dispatched {
     pub(super) served: Served,
 }
 
-impl Dispatched {
+impl ConnJob {
+    /// Its connection's last handler took long: the sockets should not
+    /// wait for this one.
+    pub(super) fn slow(&self) -> bool {
+        self.conn.as_ref().is_some_and(|conn| conn.slow)
+    }
+
+    /// Serves the connection's queued requests and posts it back home.
+    /// Runs on a worker, which holds no token meanwhile.
     pub(super) fn run(mut self) {
         self.serving = true;
         let metrics = &self.shared.metrics;
@@ -185,7 +233,7 @@ impl Dispatched {
             let home = self.home;
             let waker_for = |key| -> Box<dyn Fn() + Send + Sync> {
                 let shared = Arc::clone(shared);
-                Box::new(move || shared.loops[home].wake_conn(key))
+                Box::new(move || shared.mailboxes[home].wake_conn(key))
             };
             let cx = WorkerCx {
                 service: &shared.service,
@@ -202,30 +250,41 @@ impl Dispatched {
             .busy_workers
             .fetch_sub(1, Ordering::Relaxed);
         if let Some(conn) = self.conn.take() {
-            let link = &self.shared.loops[self.home];
+            let mailbox = &self.shared.mailboxes[self.home];
             let served = mem::take(&mut self.served);
             if conn.settled() {
-                link.give_back_settled(conn, served, self.away_events, &self.shared.draining);
+                mailbox.give_back_settled(conn, served, self.away_events, &self.shared.draining);
             } else {
-                link.give_back(Back::Served(conn, served));
+                mailbox.give_back(Returned::Served(conn, served));
             }
+        }
+    }
+
+    /// [`run`](Self::run), where a panic outside the handler (a bug) closes
+    /// the connection and spares the thread.
+    pub(super) fn run_caught(self) {
+        if let Err(panic) = panic::catch_unwind(AssertUnwindSafe(|| self.run())) {
+            log::error!(
+                "serving a connection panicked: {}",
+                crate::error::panic_message(&panic)
+            );
         }
     }
 }
 
-impl Drop for Dispatched {
+impl Drop for ConnJob {
     fn drop(&mut self) {
         if !self.serving {
             // Counted as queued when dispatched; it never started.
             self.shared.metrics.queued.fetch_sub(1, Ordering::Relaxed);
         }
         if let Some(conn) = self.conn.take() {
-            let back = if self.serving {
-                Back::Failed(conn)
+            let returned = if self.serving {
+                Returned::Failed(conn)
             } else {
-                Back::Unserved(conn)
+                Returned::Unserved(conn)
             };
-            self.shared.loops[self.home].give_back(back);
+            self.shared.mailboxes[self.home].give_back(returned);
         }
     }
 }
@@ -243,26 +302,22 @@ mod tests {
 
     const WAKE: Token = Token(7);
 
-    /// A loop's side of a [`Link`]: the poll its waker is registered on and
-    /// the receiving end of `back`.
+    /// A loop's side of a [`Mailbox`]: the poll its waker is registered on
+    /// and the receiving end of `returned`. The holder is parked in the poll
+    /// unless a test says otherwise.
     struct Fixture {
         poll: Poll,
-        link: Link,
-        rx: Receiver<Back>,
+        link: Mailbox,
+        rx: Receiver<Returned>,
         draining: AtomicBool,
     }
 
     fn fixture() -> Fixture {
         let poll = Poll::new().unwrap();
         let waker = Waker::new(poll.registry(), WAKE).unwrap();
-        let (back, rx) = mpsc::channel::<Back>();
-        let link = Link {
-            back,
-            waker,
-            woken: AtomicBool::new(false),
-            stream_news: Mutex::new(Vec::new()),
-            away_events: (0..AWAY_GROUPS).map(|_| AtomicUsize::new(0)).collect(),
-        };
+        let (returned, rx) = mpsc::channel::<Returned>();
+        let link = Mailbox::new(returned, waker);
+        link.parked.store(true, Ordering::Relaxed);
         let draining = AtomicBool::new(false);
         Fixture {
             poll,
@@ -318,7 +373,7 @@ mod tests {
         /// must leave one there, woken or not.
         fn returned_key(&self) -> usize {
             match self.rx.try_recv() {
-                Ok(Back::Served(conn, _)) => conn.key,
+                Ok(Returned::Served(conn, _)) => conn.key,
                 Ok(_) => panic!("a settled hand-back came back as something else than Served"),
                 Err(err) => panic!("nothing in the channel: {err}"),
             }
@@ -373,6 +428,19 @@ mod tests {
         f.hand_back(key, seen);
         assert!(f.woke());
         assert_eq!(f.returned_key(), key);
+    }
+
+    #[test]
+    fn a_holder_not_parked_is_never_woken() {
+        let mut f = fixture();
+        let seen = f.link.away_events(5).load(Ordering::Relaxed);
+        // Mid-turn, or no holder: the mailbox is read before the next poll.
+        f.link.parked.store(false, Ordering::Relaxed);
+        f.count(5);
+        f.hand_back(5, seen);
+        assert!(f.no_wake());
+        assert_eq!(f.link.pending.load(Ordering::Relaxed), 1);
+        assert_eq!(f.returned_key(), 5);
     }
 
     #[test]

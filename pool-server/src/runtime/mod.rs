@@ -1,6 +1,7 @@
-//! Sockets and threads: the readiness loop, each connection's state machine,
-//! the worker pool, and the builder that wires them to the application
-//! layer's handler. The only layer that does I/O.
+//! Sockets and threads: the readiness loops, each connection's state
+//! machine, the worker threads that hold the loops in turn, and the builder
+//! that wires them to the application layer's handler. The only layer that
+//! does I/O.
 
 pub(crate) mod conn;
 pub(crate) mod engine;
@@ -14,3 +15,6 @@ pub(crate) mod server;
 pub(crate) mod signals;
 pub(crate) mod spool;
 pub mod test_client;
+#[cfg(test)]
+mod token_model;
+pub(crate) mod workers;

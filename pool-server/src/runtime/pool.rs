@@ -3,11 +3,9 @@
 
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
-use std::time::Instant;
 
 use crate::config::DEFAULT_QUEUE_CAPACITY;
 use crate::error::{panic_message, Error};
@@ -44,11 +42,6 @@ pub struct ThreadPool {
     workers: Vec<Worker>,
     sender: Option<SyncSender<Job>>,
     receiver: Arc<Mutex<Receiver<Job>>>,
-    /// Set at the shutdown deadline: workers still running then take no
-    /// more jobs, so no job starts after [`shutdown`](Self::shutdown) returned.
-    closed: Arc<AtomicBool>,
-    /// Each worker sends its id here as it exits, so shutdown can wait with a deadline.
-    exited: Receiver<usize>,
 }
 
 struct Worker {
@@ -88,22 +81,14 @@ impl ThreadPool {
         }
         let (sender, receiver) = mpsc::sync_channel::<Job>(capacity);
         let receiver = Arc::new(Mutex::new(receiver));
-        let (exit_tx, exited) = mpsc::channel();
         let mut pool = ThreadPool {
             workers: Vec::with_capacity(size),
             sender: Some(sender),
             receiver,
-            closed: Arc::new(AtomicBool::new(false)),
-            exited,
         };
         for id in 0..size {
             // On a spawn error `pool` drops here, which stops the workers already started.
-            let worker = Worker::spawn(
-                id,
-                Arc::clone(&pool.receiver),
-                Arc::clone(&pool.closed),
-                exit_tx.clone(),
-            )?;
+            let worker = Worker::spawn(id, Arc::clone(&pool.receiver))?;
             pool.workers.push(worker);
         }
         Ok(pool)
@@ -125,53 +110,9 @@ impl ThreadPool {
         }
     }
 
-    /// A handle that queues jobs from another thread, as
-    /// [`execute`](Self::execute) does. The workers stop only once every
-    /// submitter is dropped and [`shutdown`](Self::shutdown) is called.
-    pub(crate) fn submitter(&self) -> Option<Submitter> {
-        self.sender.clone().map(Submitter)
-    }
-
     /// The number of worker threads.
     pub fn size(&self) -> usize {
         self.workers.len()
-    }
-
-    /// Stops taking jobs, lets the workers finish the queue, and joins each one
-    /// that exits by `deadline`. Returns how many are still busy past it: they
-    /// are left running, detached, so a handler stuck forever cannot hang
-    /// shutdown. Jobs still queued then are dropped here, unstarted, and no
-    /// worker starts another one after this returns.
-    pub(crate) fn shutdown(&mut self, deadline: Instant) -> usize {
-        // Disconnecting is the stop signal: workers drain the queue, then `recv` fails.
-        drop(self.sender.take());
-        while !self.workers.is_empty() {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let Ok(id) = self.exited.recv_timeout(left) else {
-                break;
-            };
-            if let Some(i) = self.workers.iter().position(|w| w.id == id) {
-                let worker = self.workers.swap_remove(i);
-                if worker.thread.join().is_err() {
-                    log::error!("worker {id} ended by a panic outside any job");
-                }
-            }
-        }
-        let busy = self.workers.len();
-        if busy > 0 {
-            log::warn!("{busy} worker(s) still busy at the shutdown deadline; left running");
-            self.workers.clear();
-            // Under the receiver's lock, which workers hold from `recv` to
-            // their check of `closed`: once we have it, none can start a job.
-            // `recv` cannot block now that the sender is gone.
-            let receiver = self.receiver.lock().unwrap_or_else(|e| e.into_inner());
-            self.closed.store(true, Ordering::Release);
-            let dropped = receiver.try_iter().count();
-            if dropped > 0 {
-                log::warn!("{dropped} queued job(s) dropped unstarted at the shutdown deadline");
-            }
-        }
-        busy
     }
 }
 
@@ -187,12 +128,7 @@ impl Drop for ThreadPool {
 }
 
 impl Worker {
-    fn spawn(
-        id: usize,
-        receiver: Arc<Mutex<Receiver<Job>>>,
-        closed: Arc<AtomicBool>,
-        exited: mpsc::Sender<usize>,
-    ) -> Result<Worker, Error> {
+    fn spawn(id: usize, receiver: Arc<Mutex<Receiver<Job>>>) -> Result<Worker, Error> {
         let thread = thread::Builder::new()
             .name(format!("pool-worker-{id}"))
             .spawn(move || {
@@ -203,7 +139,7 @@ impl Worker {
                     let job = {
                         let receiver = receiver.lock().unwrap_or_else(|e| e.into_inner());
                         match receiver.recv() {
-                            Ok(job) if !closed.load(Ordering::Acquire) => job,
+                            Ok(job) => job,
                             _ => break,
                         }
                     };
@@ -211,7 +147,6 @@ impl Worker {
                         log::error!("worker {id}: a job panicked: {}", panic_message(&panic));
                     }
                 }
-                let _ = exited.send(id);
             })
             .map_err(|err| Error::io("cannot spawn a worker thread", err))?;
         Ok(Worker { id, thread })
@@ -224,15 +159,6 @@ impl fmt::Debug for ThreadPool {
             .field("workers", &self.workers.len())
             .field("accepting", &self.sender.is_some())
             .finish()
-    }
-}
-
-/// Queues jobs for a [`ThreadPool`] from another thread.
-pub(crate) struct Submitter(SyncSender<Job>);
-
-impl Submitter {
-    pub(crate) fn execute(&self, job: Job) -> Result<(), ExecuteError> {
-        submit(&self.0, job)
     }
 }
 

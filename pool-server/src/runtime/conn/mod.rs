@@ -41,6 +41,10 @@ const KEEP_BUFFER: usize = 16 * 1024;
 /// CRLFs as Apache allows; more are refused. RFC 9112 §2.2 asks servers to
 /// ignore at least one, which some clients send after a POST body.
 const MAX_BLANK: usize = 20;
+/// A request that took the application longer marks its connection slow:
+/// the next time a worker keeps that connection for itself, it wakes a
+/// follower to watch the sockets meanwhile.
+const SLOW_HANDLER: Duration = Duration::from_millis(1);
 
 mod buffers;
 mod framing;
@@ -96,6 +100,8 @@ pub(crate) struct Conn {
     reset: bool,
     /// No request has begun on this connection yet.
     fresh: bool,
+    /// Its last request kept the application more than [`SLOW_HANDLER`].
+    pub(crate) slow: bool,
     /// Counts for the server's metrics, taken by the loop.
     pub(crate) tally: Tally,
 }
@@ -258,6 +264,7 @@ impl Conn {
             broken: false,
             reset: false,
             fresh: true,
+            slow: false,
             tally: Tally::default(),
         }
     }
@@ -487,6 +494,7 @@ impl Conn {
             };
             let answered = Instant::now();
             let took = answered.saturating_duration_since(started);
+            self.slow = took > SLOW_HANDLER;
             cx.service.record(&request, response.status(), took);
             started = answered;
             // Read after the handler ran: a shutdown may have begun meanwhile.

@@ -140,9 +140,9 @@ impl Server {
             ..
         } = self;
         let thread = thread::Builder::new()
-            .name("pool-event-loop".into())
+            .name("pool-watchdog".into())
             .spawn(move || engine.run(false))
-            .map_err(|err| Error::io("cannot spawn the event loop thread", err))?;
+            .map_err(|err| Error::io("cannot spawn the server thread", err))?;
         Ok(ServerHandle {
             shared,
             local_addr,
