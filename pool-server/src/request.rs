@@ -121,7 +121,7 @@ impl Request {
     }
 
     /// Empties a served request so its box and its header map's memory can
-    /// carry the connection's loop another request (see `Spares`).
+    /// carry the connection's loop another request (see `Recycler`).
     pub(crate) fn recycle(&mut self) {
         self.headers.clear();
         self.body = Body::empty();

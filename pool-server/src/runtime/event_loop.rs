@@ -24,7 +24,7 @@ use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 
-use super::conn::{Conn, LoopCx, Next, Spares, LOOP_SPARES};
+use super::conn::{Conn, LoopCx, Next, Recycler, LOOP_SPARES};
 use super::handoff::{ConnJob, Mailbox, Returned, Shared};
 use super::metrics::{ConnState, Metrics};
 use super::signals::ShutdownSignals;
@@ -76,14 +76,15 @@ pub(crate) struct EventLoop {
     /// SIGINT and SIGTERM, on the first loop of a server that handles them.
     signals: Option<ShutdownSignals>,
     /// Keep the first connection this turn dispatches in `kept`, for the
-    /// holder to serve; else every one goes to `extra`.
+    /// holder to serve, unless its last handler was slow; every other one
+    /// goes to `extra`.
     keep: bool,
     pub(crate) kept: Option<ConnJob>,
     /// Connections this turn dispatched beyond `kept`, for the job queue.
     pub(crate) extra: Vec<ConnJob>,
     next_tick: Instant,
     scratch: Box<[u8]>,
-    spares: Spares,
+    spares: Recycler,
     /// The listener is registered with the poller.
     accepting: bool,
     /// Accepting was paused after an OS error, until then.
@@ -152,7 +153,7 @@ impl EventLoop {
                 extra: Vec::new(),
                 next_tick: now + shared.limits.tick(),
                 scratch: vec![0; SCRATCH_SIZE].into_boxed_slice(),
-                spares: Spares::new(LOOP_SPARES),
+                spares: Recycler::new(LOOP_SPARES),
                 accepting: true,
                 accept_resume: None,
                 drain_deadline: None,
@@ -184,6 +185,19 @@ impl EventLoop {
         max_wait: Option<Duration>,
     ) -> Option<Result<Instant, Error>> {
         self.keep = keep;
+        if self.shared.mailboxes[self.id]
+            .pending
+            .load(Ordering::Relaxed)
+            > 0
+        {
+            // Before the poll, so that it need not return at once for
+            // them: a worker that served a connection usually posts it and
+            // then takes the loop itself.
+            self.take_returned(Instant::now());
+            // One of them may have closed, making room under
+            // `max_connections`: listen again before blocking.
+            self.resume_if_paused();
+        }
         if let Err(err) = self.poll(max_wait) {
             self.shared.hurry_shutdown();
             return Some(Err(Error::io("polling failed", err)));
@@ -219,10 +233,8 @@ impl EventLoop {
         if self.accept_resume.is_some_and(|at| now >= at) {
             self.accept_resume = None;
         }
-        if !self.accepting && self.drain_deadline.is_none() {
-            // Also after another loop freed a slot under `max_connections`.
-            self.resume_accepting();
-        }
+        // Also after another loop freed a slot under `max_connections`.
+        self.resume_if_paused();
         let deadline = self.drain_deadline?;
         if self.shared.hurry.load(Ordering::Acquire) {
             return Some(Ok(now));
@@ -234,7 +246,9 @@ impl EventLoop {
     /// waits. Marked parked meanwhile, so posts to the mailbox wake it.
     fn poll(&mut self, max_wait: Option<Duration>) -> io::Result<()> {
         let mailbox = &self.shared.mailboxes[self.id];
+        let found = self.kept.is_some() || !self.extra.is_empty();
         let mut timeout = match (self.timeout(), max_wait) {
+            _ if found => Some(Duration::ZERO),
             (Some(t), Some(max)) => Some(t.min(max)),
             (t, max) => t.or(max),
         };
@@ -277,7 +291,10 @@ impl EventLoop {
 
     /// How long the next poll may sleep: forever when nothing has a deadline.
     fn timeout(&self) -> Option<Duration> {
-        if !self.again.is_empty() {
+        // A drain whose last connection closed (the mailbox is read before
+        // the poll) ends in this turn.
+        let drained = self.drain_deadline.is_some() && self.conns.is_empty();
+        if !self.again.is_empty() || drained {
             return Some(Duration::ZERO);
         }
         let mut wake = None::<Instant>;
@@ -391,6 +408,12 @@ impl EventLoop {
         }
     }
 
+    fn resume_if_paused(&mut self) {
+        if !self.accepting && self.drain_deadline.is_none() {
+            self.resume_accepting();
+        }
+    }
+
     fn resume_accepting(&mut self) {
         let room = self.shared.open.load(Ordering::Relaxed) < self.shared.limits.max_connections;
         if self.accepting || self.accept_resume.is_some() || !room {
@@ -500,7 +523,7 @@ impl EventLoop {
             draining: self.drain_deadline.is_some(),
         };
         let next = step(conn, &mut cx);
-        self.shared.metrics.take(&mut conn.tally);
+        self.shared.metrics.take(&mut conn.counts);
         match next {
             Next::Wait => {}
             Next::Again => self.again.push(key),
@@ -519,6 +542,11 @@ impl EventLoop {
         ) else {
             unreachable!("only connections at home are dispatched");
         };
+        // A connection whose last handler was slow goes to a follower: the
+        // holder stays in the poll instead of leaving it for a follower to
+        // take over, which made a burst of slow requests a chain of
+        // wake-ups, each waiting for the one before.
+        let keep = self.keep && self.kept.is_none() && !conn.slow;
         let job = ConnJob {
             conn: Some(conn),
             shared: Arc::clone(&self.shared),
@@ -530,7 +558,7 @@ impl EventLoop {
             served: self.spares.list(),
         };
         self.shared.metrics.queued.fetch_add(1, Ordering::Relaxed);
-        if self.keep && self.kept.is_none() {
+        if keep {
             self.kept = Some(job);
         } else {
             // A job the queue has no room for is dropped, and

@@ -215,12 +215,6 @@ pub(crate) struct ConnJob {
 }
 
 impl ConnJob {
-    /// Its connection's last handler took long: the sockets should not
-    /// wait for this one.
-    pub(super) fn slow(&self) -> bool {
-        self.conn.as_ref().is_some_and(|conn| conn.slow)
-    }
-
     /// Serves the connection's queued requests and posts it back home.
     /// Runs on a worker, which holds no token meanwhile.
     pub(super) fn run(mut self) {

@@ -2,7 +2,7 @@
 //! and its Prometheus text form.
 //!
 //! Counting costs little on the request path: a connection counts into
-//! plain fields of its own ([`Tally`]) wherever it is, and the event loop
+//! plain fields of its own ([`ConnCounts`]) wherever it is, and the event loop
 //! adds them to the shared atomics when the connection is back with it.
 //! Connection states are counted by the loop at each deadline check (at
 //! most a second old); queue depth and busy workers are gauges.
@@ -24,7 +24,7 @@ pub(crate) const REFUSALS: [u16; 11] = [400, 408, 413, 414, 417, 431, 500, 501, 
 /// Every connection carries one, so the event counts are `u32`: they are
 /// taken after each turn or job, which counts a few at most.
 #[derive(Debug, Default)]
-pub(crate) struct Tally {
+pub(crate) struct ConnCounts {
     pub(crate) bytes_read: u64,
     pub(crate) bytes_written: u64,
     /// Responses from the application, by status class (1xx to 5xx).
@@ -36,7 +36,7 @@ pub(crate) struct Tally {
     pub(crate) shed: u32,
 }
 
-impl Tally {
+impl ConnCounts {
     pub(crate) fn response(&mut self, status: StatusCode) {
         let class = usize::from(status.as_u16() / 100).clamp(1, 5) - 1;
         self.responses[class] += 1;
@@ -102,24 +102,24 @@ impl Metrics {
         }
     }
 
-    /// Adds a connection's tally and clears it.
-    pub(crate) fn take(&self, tally: &mut Tally) {
+    /// Adds a connection's counts and clears it.
+    pub(crate) fn take(&self, counts: &mut ConnCounts) {
         fn add<N: Copy + Default + PartialEq + Into<u64>>(counter: &AtomicU64, n: &mut N) {
             if *n != N::default() {
                 counter.fetch_add(std::mem::take(n).into(), Ordering::Relaxed);
             }
         }
-        add(&self.bytes_read, &mut tally.bytes_read);
-        add(&self.bytes_written, &mut tally.bytes_written);
-        for (counter, n) in self.responses.iter().zip(&mut tally.responses) {
+        add(&self.bytes_read, &mut counts.bytes_read);
+        add(&self.bytes_written, &mut counts.bytes_written);
+        for (counter, n) in self.responses.iter().zip(&mut counts.responses) {
             add(counter, n);
         }
-        for (counter, n) in self.refused.iter().zip(&mut tally.refused) {
+        for (counter, n) in self.refused.iter().zip(&mut counts.refused) {
             add(counter, n);
         }
-        add(&self.idle_closes, &mut tally.idle_closes);
-        add(&self.write_timeouts, &mut tally.write_timeouts);
-        add(&self.shed, &mut tally.shed);
+        add(&self.idle_closes, &mut counts.idle_closes);
+        add(&self.write_timeouts, &mut counts.write_timeouts);
+        add(&self.shed, &mut counts.shed);
     }
 
     /// Publishes one loop's connection counts by state.

@@ -11,12 +11,15 @@
 //! that read a request answers it, with no wake-up in between. No handler
 //! runs while its thread holds a loop.
 //!
-//! Followers are woken lazily, at most one at a time (Go's spinning-thread
-//! rule): when a turn queued jobs, when a woken follower left more jobs
-//! than it took, when the kept connection's last handler was slow (so the
-//! sockets are watched meanwhile), or when a connection came back while
-//! its loop was held. Otherwise the loop stays free while its last holder
-//! serves, which for a fast handler is a few microseconds.
+//! A connection whose last handler was slow is never kept: the holder
+//! queues it for a follower and stays in the poll, as a dedicated loop
+//! thread would, so a slow handler does not leave the sockets unwatched.
+//!
+//! Followers are woken lazily: one per job a turn queued (more jobs than
+//! idle workers wake them all, not each the next in a chain), or one when a
+//! connection came back while its loop was held. Otherwise the loop stays
+//! free while its last holder serves, which for a fast handler is a few
+//! microseconds.
 //!
 //! The [watchdog](Crew::watch), the thread that called `run`, covers the
 //! rest: a loop left free for a whole period (every worker inside slow
@@ -27,6 +30,7 @@
 
 use std::collections::VecDeque;
 use std::io;
+use std::mem;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -39,9 +43,11 @@ use crate::error::{panic_message, Error};
 /// How long a loop may stay free, nobody polling it, before the watchdog
 /// acts: the most a request waits behind slow handlers it did not know of.
 const WATCH_PERIOD: Duration = Duration::from_millis(5);
-/// How long holders must have kept every loop, parked or turning, before
-/// the watchdog stops looking and sleeps until a loop is put back.
-const WATCH_QUIET: Duration = Duration::from_secs(1);
+/// How many looks in a row must find every loop held before the watchdog
+/// sleeps until one is put back. One would do for safety; a few keep a
+/// server whose loops go free and back all the time from waking it at
+/// each put-back.
+const QUIET_LOOKS: u32 = 4;
 
 /// What the workers and the watchdog share.
 pub(crate) struct Crew {
@@ -74,13 +80,18 @@ struct Hub {
     arrived: usize,
     /// Workers waiting on `followers`.
     idle: usize,
-    /// A follower was notified and has not woken yet.
-    waking: bool,
+    /// Followers notified that have not woken yet.
+    waking: usize,
     /// Loops taken or put back, ever: a loop still free that was put back
     /// before the watchdog's last look has been unwatched for a period.
     moves: u64,
     /// The watchdog waits with no timeout.
     watchdog_asleep: bool,
+    /// How many loops the watchdog holds.
+    watchdog_holds: usize,
+    /// A holder left a loop to serve while every other worker is busy: the
+    /// watchdog takes it now rather than after a period.
+    handed_over: bool,
     /// Every loop finished: the workers exit.
     stopping: bool,
 }
@@ -97,9 +108,11 @@ impl Crew {
                 workers: 0,
                 arrived: 0,
                 idle: 0,
-                waking: false,
+                waking: 0,
                 moves: 0,
                 watchdog_asleep: false,
+                watchdog_holds: 0,
+                handed_over: false,
                 stopping: false,
             }),
             followers: Condvar::new(),
@@ -131,9 +144,8 @@ impl Crew {
             }
             if let Some(job) = hub.jobs.pop_front() {
                 self.queued.store(hub.jobs.len(), Ordering::Relaxed);
-                if !hub.jobs.is_empty() {
-                    self.wake_follower(&mut hub);
-                }
+                let left = hub.jobs.len();
+                self.wake_followers(&mut hub, left);
                 drop(hub);
                 job.run_caught();
                 hub = self.lock();
@@ -148,10 +160,17 @@ impl Crew {
                 hub = self.lock();
                 continue;
             }
+            if hub.watchdog_holds > 0 {
+                // Ask for the loops back: the watchdog may be blocked in
+                // a poll, and lets go after its turn.
+                for mailbox in &self.shared.mailboxes {
+                    mailbox.wake_if_parked();
+                }
+            }
             hub.idle += 1;
             hub = self.followers.wait(hub).unwrap_or_else(|e| e.into_inner());
             hub.idle -= 1;
-            hub.waking = false;
+            hub.waking = hub.waking.saturating_sub(1);
         }
     }
 
@@ -175,7 +194,7 @@ impl Crew {
                 }
                 // Another loop's jobs wait and no follower was idle.
                 let mut hub = self.lock();
-                self.put_back(&mut hub, token, false);
+                self.put_back(&mut hub, token);
                 return None;
             }
             let mut hub = self.lock();
@@ -184,8 +203,20 @@ impl Crew {
                 // rather than leave them to whoever comes by.
                 continue;
             }
-            let slow = kept.as_ref().is_some_and(ConnJob::slow);
-            self.put_back(&mut hub, token, slow);
+            if kept.is_none() {
+                if hub.jobs.len() <= hub.idle {
+                    // Only slow requests, and followers for each: this
+                    // thread watches on.
+                    continue;
+                }
+                // Not enough workers for them: this one serves too, and
+                // the watchdog watches meanwhile.
+                self.put_back(&mut hub, token);
+                hub.handed_over = true;
+                self.watchdog.notify_one();
+                return None;
+            }
+            self.put_back(&mut hub, token);
             return kept;
         }
     }
@@ -208,7 +239,8 @@ impl Crew {
         self.queued.store(hub.jobs.len(), Ordering::Relaxed);
         if !hub.jobs.is_empty() {
             if hub.idle > 0 {
-                self.wake_follower(hub);
+                let jobs = hub.jobs.len();
+                self.wake_followers(hub, jobs);
             } else {
                 // No one idle, but the holders of other loops may be
                 // blocked in their polls: they take jobs after their turn.
@@ -220,10 +252,10 @@ impl Crew {
         fit
     }
 
-    /// Makes `token` free again. A follower takes it at once when the
-    /// request kept was slow or a connection waits in its mailbox; the
-    /// watchdog looks again when it slept.
-    fn put_back(&self, hub: &mut Hub, token: Box<EventLoop>, slow: bool) {
+    /// Makes `token` free again. A follower takes it at once when a
+    /// connection waits in its mailbox; the watchdog looks again when it
+    /// slept.
+    fn put_back(&self, hub: &mut Hub, token: Box<EventLoop>) {
         let posted = self.shared.mailboxes[token.id]
             .pending
             .load(Ordering::Relaxed)
@@ -231,7 +263,7 @@ impl Crew {
         hub.moves += 1;
         let since = hub.moves;
         hub.free.push_back((token, since));
-        if slow || posted {
+        if posted {
             self.wake_follower(hub);
         }
         if hub.watchdog_asleep {
@@ -242,8 +274,15 @@ impl Crew {
 
     /// Wakes one idle worker, unless one is being woken already.
     fn wake_follower(&self, hub: &mut Hub) {
-        if hub.idle > 0 && !hub.waking {
-            hub.waking = true;
+        self.wake_followers(hub, 1);
+    }
+
+    /// Wakes idle workers until `wanted` of them are being woken: one per
+    /// queued job at once, rather than each woken worker waking the next,
+    /// which made a burst of 64 slow requests wait for 63 wake-ups in a row.
+    fn wake_followers(&self, hub: &mut Hub, wanted: usize) {
+        while hub.waking < wanted.min(hub.idle) {
+            hub.waking += 1;
             self.followers.notify_one();
         }
     }
@@ -273,36 +312,35 @@ impl Crew {
     pub(crate) fn watch(&self) {
         let mut hub = self.lock();
         let mut seen = hub.moves;
-        let mut quiet = Duration::ZERO;
+        let mut quiet = 0;
         while !hub.stopping {
-            let unwatched = hub.free.front().is_some_and(|&(_, since)| since <= seen);
+            let handed_over = mem::take(&mut hub.handed_over) && !hub.free.is_empty();
+            let unwatched =
+                handed_over || hub.free.front().is_some_and(|&(_, since)| since <= seen);
             if unwatched {
                 if hub.idle > 0 {
                     self.wake_follower(&mut hub);
                 } else if hub.arrived >= hub.workers {
                     drop(hub);
-                    self.hold(seen);
+                    // A loop handed over is taken at once.
+                    self.hold(if handed_over { u64::MAX } else { seen });
                     hub = self.lock();
                 }
             }
-            if hub.moves == seen && hub.free.is_empty() {
-                quiet += WATCH_PERIOD;
-            } else {
-                quiet = Duration::ZERO;
-            }
+            quiet = if hub.free.is_empty() { quiet + 1 } else { 0 };
             seen = hub.moves;
             if hub.stopping {
                 break;
             }
-            if quiet >= WATCH_QUIET {
-                // Every loop has a holder, which has not let go for a long
-                // while: nothing to watch until one is put back.
+            if quiet >= QUIET_LOOKS {
+                // Every loop has a holder, for a few looks now: nothing to
+                // watch until one is put back, which wakes the watchdog.
                 hub.watchdog_asleep = true;
                 hub = self
                     .watchdog
                     .wait_while(hub, |hub| hub.watchdog_asleep && !hub.stopping)
                     .unwrap_or_else(|e| e.into_inner());
-                quiet = Duration::ZERO;
+                quiet = 0;
                 seen = hub.moves;
             } else {
                 hub = self
@@ -316,20 +354,25 @@ impl Crew {
 
     /// The watchdog holds the loops left unwatched while every worker is
     /// busy: turns that queue every request (it serves none) and answer
-    /// timeouts and 503s themselves, each poll a period at most, so it
-    /// also notices other loops left unwatched. It lets go as soon as a
-    /// worker is idle. `seen` is `moves` as of its last look.
+    /// timeouts and 503s themselves. It lets go as soon as a worker is
+    /// idle (which writes the eventfd of a loop it holds). With several
+    /// loops each poll lasts a period at most, so it takes turns with each
+    /// and notices others left unwatched. `seen` is `moves` as of its last
+    /// look.
     fn hold(&self, mut seen: u64) {
         let mut held: Vec<Box<EventLoop>> = Vec::new();
+        let max_wait = (self.shared.mailboxes.len() > 1).then_some(WATCH_PERIOD);
         loop {
             let mut hub = self.lock();
+            hub.watchdog_holds = held.len();
             let mut fit = true;
             for token in &mut held {
                 fit &= self.queue(&mut hub, token);
             }
             if (fit && hub.idle > 0) || hub.stopping {
+                hub.watchdog_holds = 0;
                 for token in held {
-                    self.put_back(&mut hub, token, false);
+                    self.put_back(&mut hub, token);
                 }
                 self.wake_follower(&mut hub);
                 return;
@@ -341,13 +384,14 @@ impl Crew {
                 }
             }
             seen = hub.moves;
+            hub.watchdog_holds = held.len();
             drop(hub);
             if held.is_empty() {
                 return;
             }
             let mut i = 0;
             while i < held.len() {
-                if let Some(result) = turn(&mut held[i], false, Some(WATCH_PERIOD)) {
+                if let Some(result) = turn(&mut held[i], false, max_wait) {
                     self.retire(held.swap_remove(i), result);
                 } else {
                     i += 1;
@@ -384,7 +428,7 @@ impl Crew {
             hub.stopping = true;
             self.followers.notify_all();
             self.queued.store(0, Ordering::Relaxed);
-            std::mem::take(&mut hub.jobs)
+            mem::take(&mut hub.jobs)
         };
         drop(jobs);
     }

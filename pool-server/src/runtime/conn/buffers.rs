@@ -34,7 +34,7 @@ const SPARE_REQUESTS: usize = 16 * MAX_PIPELINE;
 const KEEP_HEADERS: usize = 32;
 
 thread_local! {
-    static WORKER: RefCell<Spares> = RefCell::new(Spares::new(WORKER_SPARES));
+    static WORKER: RefCell<Recycler> = RefCell::new(Recycler::new(WORKER_SPARES));
 }
 
 /// Emptied requests, each in its box: the box is what the loop reuses (the
@@ -45,16 +45,16 @@ pub(crate) type Served = Vec<Box<Request>>;
 
 /// Empty buffers that kept their allocation, at most `max` of them, and on
 /// a loop, served requests and the lists that carry them back.
-pub(crate) struct Spares {
+pub(crate) struct Recycler {
     free: Vec<Vec<u8>>,
     max: usize,
     requests: Served,
     lists: Vec<Served>,
 }
 
-impl Spares {
-    pub(crate) fn new(max: usize) -> Spares {
-        Spares {
+impl Recycler {
+    pub(crate) fn new(max: usize) -> Recycler {
+        Recycler {
             free: Vec::new(),
             max,
             requests: Vec::new(),
@@ -106,7 +106,7 @@ impl Spares {
     }
 
     /// Runs `f` with the spares of this worker thread.
-    pub(crate) fn on_worker<R>(f: impl FnOnce(&mut Spares) -> R) -> R {
+    pub(crate) fn on_worker<R>(f: impl FnOnce(&mut Recycler) -> R) -> R {
         WORKER.with(|spares| f(&mut spares.borrow_mut()))
     }
 }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 
-use super::metrics::{ConnState, Tally};
+use super::metrics::{ConnCounts, ConnState};
 use super::outgoing::Outgoing;
 use super::spool::Spool;
 use crate::application::middleware;
@@ -42,17 +42,17 @@ const KEEP_BUFFER: usize = 16 * 1024;
 /// ignore at least one, which some clients send after a POST body.
 const MAX_BLANK: usize = 20;
 /// A request that took the application longer marks its connection slow:
-/// the next time a worker keeps that connection for itself, it wakes a
-/// follower to watch the sockets meanwhile.
+/// its next request goes to a follower, and the thread that read it stays
+/// in the poll rather than leave the sockets unwatched meanwhile.
 const SLOW_HANDLER: Duration = Duration::from_millis(1);
 
 mod buffers;
 mod framing;
 mod respond;
 
-pub(crate) use buffers::{Served, Spares, LOOP_SPARES};
+pub(crate) use buffers::{Recycler, Served, LOOP_SPARES};
 
-use respond::{Pumped, LOOP_WINDOWS, WORKER_WINDOWS};
+use respond::{BodyProgress, LOOP_WINDOWS, WORKER_WINDOWS};
 
 pub(crate) struct Conn {
     stream: TcpStream,
@@ -103,7 +103,7 @@ pub(crate) struct Conn {
     /// Its last request kept the application more than [`SLOW_HANDLER`].
     pub(crate) slow: bool,
     /// Counts for the server's metrics, taken by the loop.
-    pub(crate) tally: Tally,
+    pub(crate) counts: ConnCounts,
 }
 
 /// What the reading side is doing.
@@ -232,7 +232,7 @@ pub(crate) struct LoopCx<'a> {
     pub(crate) memory: &'a BodyMemory,
     pub(crate) scratch: &'a mut [u8],
     /// Buffers for connections that have none between requests.
-    pub(crate) spares: &'a mut Spares,
+    pub(crate) spares: &'a mut Recycler,
     pub(crate) now: Instant,
     pub(crate) draining: bool,
 }
@@ -265,7 +265,7 @@ impl Conn {
             reset: false,
             fresh: true,
             slow: false,
-            tally: Tally::default(),
+            counts: ConnCounts::default(),
         }
     }
 
@@ -294,11 +294,11 @@ impl Conn {
             }
             if self.outgoing.is_some() {
                 match self.pump(cx.limits.write_window, false, cx.now, LOOP_WINDOWS) {
-                    Pumped::Finished => continue,
-                    Pumped::Blocked => return Next::Wait,
-                    Pumped::NeedsWorker => return Next::Dispatch,
-                    Pumped::Yield => return Next::Again,
-                    Pumped::Waiting => return self.watch_for_eof(cx),
+                    BodyProgress::Finished => continue,
+                    BodyProgress::Blocked => return Next::Wait,
+                    BodyProgress::NeedsWorker => return Next::Dispatch,
+                    BodyProgress::Yield => return Next::Again,
+                    BodyProgress::Waiting => return self.watch_for_eof(cx),
                 }
             }
             if self.closing {
@@ -389,7 +389,7 @@ impl Conn {
                 return self.advance(cx);
             }
             if outgoing.stream().is_none() {
-                self.tally.write_timeouts += 1;
+                self.counts.write_timeouts += 1;
                 return Next::Close;
             }
             outgoing.beat(&mut self.write_buf, cx.now);
@@ -397,9 +397,9 @@ impl Conn {
         }
         let reading = matches!(self.reading, Reading::Head { .. } | Reading::Body(_));
         if stalled {
-            self.tally.write_timeouts += 1;
+            self.counts.write_timeouts += 1;
         } else if !reading && self.lingering.is_none() {
-            self.tally.idle_closes += 1;
+            self.counts.idle_closes += 1;
         }
         if self.lingering.is_some() || stalled || !reading {
             return Next::Close;
@@ -420,8 +420,8 @@ impl Conn {
         self.ready.clear();
         self.refusal = None;
         self.reading = Reading::Done;
-        self.tally.shed += 1;
-        self.tally.refusal(http::StatusCode::SERVICE_UNAVAILABLE);
+        self.counts.shed += 1;
+        self.counts.refusal(http::StatusCode::SERVICE_UNAVAILABLE);
         encode::overloaded(&mut self.write_buf, &cx.limits.refusal_bodies);
         self.closing = true;
         self.advance(cx)
@@ -436,7 +436,7 @@ impl Conn {
     /// emptied into `served` while it has room, for the loop to reuse.
     pub(crate) fn serve(&mut self, cx: &WorkerCx<'_>, served: &mut Served) {
         let window = cx.write_window;
-        Spares::on_worker(|spares| spares.lend(&mut self.write_buf));
+        Recycler::on_worker(|spares| spares.lend(&mut self.write_buf));
         // When the application began on the next request: the job's start,
         // then each answer's end (one clock read per request; encoding the
         // answer before counts in, a few hundred nanoseconds).
@@ -444,7 +444,7 @@ impl Conn {
         loop {
             if self.outgoing.is_some() {
                 let pumped = self.pump(window, true, started, WORKER_WINDOWS);
-                if !matches!(pumped, Pumped::Finished) || self.closing {
+                if !matches!(pumped, BodyProgress::Finished) || self.closing {
                     break;
                 }
                 started = Instant::now();
@@ -518,7 +518,7 @@ impl Conn {
         // read more per job).
         let _ = self.flush(started);
         if self.write_buf.is_empty() {
-            Spares::on_worker(|spares| spares.reclaim(&mut self.write_buf));
+            Recycler::on_worker(|spares| spares.reclaim(&mut self.write_buf));
         }
         self.since = started;
     }
@@ -566,7 +566,7 @@ impl Conn {
     }
 
     fn answer_refusal(&mut self, err: RequestError, bodies: &RefusalBodies) {
-        self.tally.refusal(err.status());
+        self.counts.refusal(err.status());
         encode::refusal(&mut self.write_buf, err, bodies);
         self.closing = true;
         self.refused = true;
@@ -580,7 +580,7 @@ impl Conn {
     }
 
     /// Reads once into `scratch` and appends what came to `read_buf`.
-    fn fill(&mut self, scratch: &mut [u8], spares: &mut Spares) -> io::Result<()> {
+    fn fill(&mut self, scratch: &mut [u8], spares: &mut Recycler) -> io::Result<()> {
         loop {
             match self.stream.read(scratch) {
                 Ok(0) => {
@@ -589,7 +589,7 @@ impl Conn {
                     return Ok(());
                 }
                 Ok(n) => {
-                    self.tally.bytes_read += n as u64;
+                    self.counts.bytes_read += n as u64;
                     // A short read drained the socket, and the next byte brings
                     // a new edge; but an EOF that came with these bytes brings
                     // none, so read on until it shows.
@@ -630,7 +630,7 @@ impl Conn {
                 }
                 Ok(n) => {
                     self.written += n;
-                    self.tally.bytes_written += n as u64;
+                    self.counts.bytes_written += n as u64;
                     self.since = now;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
@@ -669,7 +669,7 @@ impl Conn {
             match self.stream.read(scratch) {
                 Ok(0) => return Next::Close,
                 Ok(n) => {
-                    self.tally.bytes_read += n as u64;
+                    self.counts.bytes_read += n as u64;
                     let total = self.lingering.unwrap_or(0) + n;
                     if total > LINGER_BYTES {
                         return Next::Close;
@@ -685,7 +685,7 @@ impl Conn {
 
     /// An idle connection holds no buffer: small ones go to the spares,
     /// large ones are freed.
-    fn release_buffers(&mut self, spares: &mut Spares) {
+    fn release_buffers(&mut self, spares: &mut Recycler) {
         spares.reclaim(&mut self.read_buf);
         if self.write_buf.is_empty() {
             spares.reclaim(&mut self.write_buf);

@@ -18,7 +18,7 @@ pub(super) const WORKER_WINDOWS: usize = 16;
 pub(super) const LOOP_WINDOWS: usize = 4;
 
 /// How far [`Conn::pump`] got with the body in progress.
-pub(super) enum Pumped {
+pub(super) enum BodyProgress {
     /// No body is in progress (any more).
     Finished,
     /// The socket takes no more now.
@@ -43,7 +43,7 @@ impl Conn {
         cx: &WorkerCx<'_>,
     ) -> bool {
         let head_only = request.method == Method::HEAD;
-        self.tally
+        self.counts
             .response(match encode::is_final(response.status()) {
                 true => response.status(),
                 false => StatusCode::INTERNAL_SERVER_ERROR,
@@ -93,20 +93,20 @@ impl Conn {
         on_worker: bool,
         now: Instant,
         windows: usize,
-    ) -> Pumped {
+    ) -> BodyProgress {
         let mut windows = windows;
         loop {
             if self.unsent() > 0 {
                 match self.flush(now) {
                     Ok(true) => {}
-                    Ok(false) | Err(_) => return Pumped::Blocked,
+                    Ok(false) | Err(_) => return BodyProgress::Blocked,
                 }
             }
             let Some(outgoing) = self.outgoing.as_mut() else {
-                return Pumped::Finished;
+                return BodyProgress::Finished;
             };
             if windows == 0 {
-                return Pumped::Yield;
+                return BodyProgress::Yield;
             }
             windows -= 1;
             let framing = outgoing.framing();
@@ -117,14 +117,14 @@ impl Conn {
                 on_worker,
                 now,
             );
-            self.tally.bytes_written += outgoing.take_file_bytes();
+            self.counts.bytes_written += outgoing.take_file_bytes();
             match step {
                 Step::Progress => {}
                 Step::Blocked if self.unsent() > 0 => {}
-                Step::Blocked => return Pumped::Blocked,
-                Step::NeedsWorker => return Pumped::NeedsWorker,
-                Step::LeaveToLoop => return Pumped::Yield,
-                Step::Waiting => return Pumped::Waiting,
+                Step::Blocked => return BodyProgress::Blocked,
+                Step::NeedsWorker => return BodyProgress::NeedsWorker,
+                Step::LeaveToLoop => return BodyProgress::Yield,
+                Step::Waiting => return BodyProgress::Waiting,
                 Step::Done { close } => {
                     self.outgoing = None;
                     if close {

@@ -167,10 +167,10 @@ impl Builder {
         self
     }
 
-    /// The number of readiness loops: threads that accept, read and write
-    /// connections (workers run the handlers). Each owns the connections it
-    /// accepted; all feed the one worker pool, and every limit holds across
-    /// them. With more than one, each has its own listening socket on the
+    /// The number of readiness loops: each accepts, reads and writes the
+    /// connections it accepted, and has no thread of its own: the workers
+    /// take turns holding it (see the crate docs, "How the server works").
+    /// Every limit holds across them. With more than one, each has its own listening socket on the
     /// address (`SO_REUSEPORT`) and the kernel spreads new connections over
     /// them. One loop carries a lot (see `bench/README.md` for
     /// when a second one pays); zero is an error at [`build`](Self::build).
