@@ -82,6 +82,11 @@ struct Hub {
     idle: usize,
     /// Followers notified that have not woken yet.
     waking: usize,
+    /// Notifications to send once the lock is released: a follower woken
+    /// while the notifier still holds the lock would at once block on it
+    /// again (two futex calls more per wake-up).
+    notify_followers: usize,
+    notify_watchdog: bool,
     /// Loops taken or put back, ever: a loop still free that was put back
     /// before the watchdog's last look has been unwatched for a period.
     moves: u64,
@@ -109,6 +114,8 @@ impl Crew {
                 arrived: 0,
                 idle: 0,
                 waking: 0,
+                notify_followers: 0,
+                notify_watchdog: false,
                 moves: 0,
                 watchdog_asleep: false,
                 watchdog_holds: 0,
@@ -129,6 +136,31 @@ impl Crew {
         self.hub.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Releases the lock, then sends the notifications decided under it.
+    fn unlock(&self, mut hub: MutexGuard<'_, Hub>) {
+        let followers = mem::take(&mut hub.notify_followers);
+        let watchdog = mem::take(&mut hub.notify_watchdog);
+        drop(hub);
+        self.notify(followers, watchdog);
+    }
+
+    /// Sends the notifications decided under the lock, still holding it:
+    /// before this thread waits on a condition variable, which releases it.
+    fn notify_now(&self, hub: &mut Hub) {
+        let followers = mem::take(&mut hub.notify_followers);
+        let watchdog = mem::take(&mut hub.notify_watchdog);
+        self.notify(followers, watchdog);
+    }
+
+    fn notify(&self, followers: usize, watchdog: bool) {
+        for _ in 0..followers {
+            self.followers.notify_one();
+        }
+        if watchdog {
+            self.watchdog.notify_one();
+        }
+    }
+
     /// How many worker threads were started, before [`watch`](Self::watch).
     pub(crate) fn started(&self, workers: usize) {
         self.lock().workers = workers;
@@ -146,14 +178,14 @@ impl Crew {
                 self.queued.store(hub.jobs.len(), Ordering::Relaxed);
                 let left = hub.jobs.len();
                 self.wake_followers(&mut hub, left);
-                drop(hub);
+                self.unlock(hub);
                 job.run_caught();
                 hub = self.lock();
                 continue;
             }
             if let Some((token, _)) = hub.free.pop_front() {
                 hub.moves += 1;
-                drop(hub);
+                self.unlock(hub);
                 if let Some(job) = self.lead(token) {
                     job.run_caught();
                 }
@@ -168,6 +200,7 @@ impl Crew {
                 }
             }
             hub.idle += 1;
+            self.notify_now(&mut hub);
             hub = self.followers.wait(hub).unwrap_or_else(|e| e.into_inner());
             hub.idle -= 1;
             hub.waking = hub.waking.saturating_sub(1);
@@ -195,28 +228,37 @@ impl Crew {
                 // Another loop's jobs wait and no follower was idle.
                 let mut hub = self.lock();
                 self.put_back(&mut hub, token);
+                self.unlock(hub);
                 return None;
             }
             let mut hub = self.lock();
             if !self.queue(&mut hub, &mut token) {
                 // The queue overflowed: answer those 503s on the next turn
                 // rather than leave them to whoever comes by.
+                self.unlock(hub);
                 continue;
             }
             if kept.is_none() {
-                if hub.jobs.len() <= hub.idle {
-                    // Only slow requests, and followers for each: this
+                // Idle, or on their way back from a handler: the workers
+                // that will take these jobs without this one.
+                let busy = self.shared.metrics.busy_workers.load(Ordering::Relaxed);
+                let others = hub.workers.saturating_sub(busy + 1);
+                if hub.jobs.len() <= others {
+                    // Only slow requests, and workers for each: this
                     // thread watches on.
+                    self.unlock(hub);
                     continue;
                 }
                 // Not enough workers for them: this one serves too, and
                 // the watchdog watches meanwhile.
                 self.put_back(&mut hub, token);
                 hub.handed_over = true;
-                self.watchdog.notify_one();
+                hub.notify_watchdog = true;
+                self.unlock(hub);
                 return None;
             }
             self.put_back(&mut hub, token);
+            self.unlock(hub);
             return kept;
         }
     }
@@ -268,7 +310,7 @@ impl Crew {
         }
         if hub.watchdog_asleep {
             hub.watchdog_asleep = false;
-            self.watchdog.notify_one();
+            hub.notify_watchdog = true;
         }
     }
 
@@ -283,7 +325,7 @@ impl Crew {
     fn wake_followers(&self, hub: &mut Hub, wanted: usize) {
         while hub.waking < wanted.min(hub.idle) {
             hub.waking += 1;
-            self.followers.notify_one();
+            hub.notify_followers += 1;
         }
     }
 
@@ -321,7 +363,7 @@ impl Crew {
                 if hub.idle > 0 {
                     self.wake_follower(&mut hub);
                 } else if hub.arrived >= hub.workers {
-                    drop(hub);
+                    self.unlock(hub);
                     // A loop handed over is taken at once.
                     self.hold(if handed_over { u64::MAX } else { seen });
                     hub = self.lock();
@@ -332,6 +374,7 @@ impl Crew {
             if hub.stopping {
                 break;
             }
+            self.notify_now(&mut hub);
             if quiet >= QUIET_LOOKS {
                 // Every loop has a holder, for a few looks now: nothing to
                 // watch until one is put back, which wakes the watchdog.
@@ -375,6 +418,7 @@ impl Crew {
                     self.put_back(&mut hub, token);
                 }
                 self.wake_follower(&mut hub);
+                self.unlock(hub);
                 return;
             }
             while hub.free.front().is_some_and(|&(_, since)| since <= seen) {
@@ -385,7 +429,7 @@ impl Crew {
             }
             seen = hub.moves;
             hub.watchdog_holds = held.len();
-            drop(hub);
+            self.unlock(hub);
             if held.is_empty() {
                 return;
             }
