@@ -16,6 +16,7 @@
 Each prints one line of key=value pairs. RSS figures are the server's (PID)
 VmRSS in KiB from /proc. Everything is on 127.0.0.1 and bounded in time.
 """
+import os
 import resource
 import selectors
 import socket
@@ -143,6 +144,23 @@ def drain(sel, done, timeout):
     return reached
 
 
+IDLE_QUIET = 5.0
+
+
+def context_switches(pid):
+    """Voluntary and involuntary context switches of every thread of `pid`."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/status") as f:
+                for line in f:
+                    if "ctxt_switches" in line:
+                        total += int(line.split()[-1])
+        except OSError:
+            pass
+    return total
+
+
 def still_open(socks):
     """Sockets the server has not closed (a closed one reads as EOF)."""
     n = 0
@@ -167,10 +185,15 @@ def idle(port, pid, n):
     held = still_open(ready)
     r1 = proc_kib(pid)
     per = (r1 - r0) * 1024 / held if held else float("nan")
+    # Wake-ups while every connection idles: the server's context switches
+    # (all threads) over a quiet spell.
+    c0 = context_switches(pid)
+    time.sleep(IDLE_QUIET)
+    wakeups = (context_switches(pid) - c0) / IDLE_QUIET
     stats = fresh_stats(port, 50, 2.0)
     held_after = still_open(ready)
     print(f"answered={len(ready)} held={held} held_after={held_after} rss_before_kib={r0} "
-          f"rss_after_kib={r1} bytes_per_conn={per:.0f} {stats}")
+          f"rss_after_kib={r1} bytes_per_conn={per:.0f} idle_wakeups_per_s={wakeups:.1f} {stats}")
 
 
 def sse(port, pid, n):

@@ -16,6 +16,7 @@
 #             with perf (PERF below), its futex, write (the eventfd) and
 #             epoll_wait calls
 #   idle10k   10,000 idle keep-alive connections (bench/clients.py idle): server
+#             context switches per second over 5 s while all idle,
 #             RSS bytes per connection, fresh-request latency meanwhile
 #   static1m  a 1 MiB file, wrk -t1 -c32 keep-alive, pool-server (/static/) and
 #             nginx (sendfile on, 1 worker process; tcp_nopush off, then on) in
@@ -336,7 +337,7 @@ test_idle10k() {
   note_cmd "${load_pfx[*]}${load_pfx[*]:+ }python3 bench/clients.py idle $port $SRV_PID $IDLE_CONNS"
   timeout 150 "${load_pfx[@]}" python3 "$HERE/clients.py" idle "$port" "$SRV_PID" "$IDLE_CONNS" >"$out" 2>&1
   stop_server
-  row "idle10k|pool|||fresh p50 $(kv "$out" fresh_p50_ms) / p99 $(kv "$out" fresh_p99_ms) ms|$(kv "$out" bytes_per_conn) B/conn|held $(kv "$out" held)/$IDLE_CONNS (still $(kv "$out" held_after) after), fresh failures $(kv "$out" fresh_fail)"
+  row "idle10k|pool|||fresh p50 $(kv "$out" fresh_p50_ms) / p99 $(kv "$out" fresh_p99_ms) ms|$(kv "$out" bytes_per_conn) B/conn|held $(kv "$out" held)/$IDLE_CONNS (still $(kv "$out" held_after) after), fresh failures $(kv "$out" fresh_fail), $(kv "$out" idle_wakeups_per_s) wake-ups/s while idle"
 }
 
 test_static1m() {
