@@ -14,6 +14,9 @@
 //! A connection whose last handler was slow is never kept: the holder
 //! queues it for a follower and stays in the poll, as a dedicated loop
 //! thread would, so a slow handler does not leave the sockets unwatched.
+//! Only when such jobs outnumber the workers idle or on their way back
+//! from a handler does the holder serve one too, handing the loop to the
+//! watchdog at once.
 //!
 //! Followers are woken lazily: one per job a turn queued (more jobs than
 //! idle workers wake them all, not each the next in a chain), or one when a
@@ -40,8 +43,9 @@ use super::event_loop::EventLoop;
 use super::handoff::{ConnJob, Shared};
 use crate::error::{panic_message, Error};
 
-/// How long a loop may stay free, nobody polling it, before the watchdog
-/// acts: the most a request waits behind slow handlers it did not know of.
+/// How often the watchdog looks: a loop free at two looks in a row, nobody
+/// having taken it in between, goes to a follower or to the watchdog. So a
+/// request waits at most two periods behind handlers not known to be slow.
 const WATCH_PERIOD: Duration = Duration::from_millis(5);
 /// How many looks in a row must find every loop held before the watchdog
 /// sleeps until one is put back. One would do for safety; a few keep a
