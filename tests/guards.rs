@@ -351,3 +351,23 @@ fn a_scope_guard_covers_the_router_s_own_answers_under_its_prefix() {
     let response = client.request(b"GET /elsewhere HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_eq!(response.status, 404);
 }
+
+/// A client may send its whole request and close its side at once: the
+/// body waits while the guards run, and is read once they pass.
+#[test]
+fn a_guarded_upload_sent_whole_before_a_half_close_is_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = api(dir.path());
+    let mut client = server.client();
+    client.send(
+        b"POST /api/upload HTTP/1.1\r\nHost: x\r\nX-API-Key: secret\r\nContent-Length: 5\r\n\r\nhello",
+    );
+    client
+        .stream()
+        .shutdown(std::net::Shutdown::Write)
+        .expect("half-close");
+    let response = client.response();
+    assert_eq!(response.status, 200, "{response:?}");
+    assert_eq!(response.text(), "5 bytes from user 7 via /api/upload");
+    client.assert_closed();
+}

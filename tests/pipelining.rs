@@ -206,3 +206,27 @@ fn forty_pipelined_requests_in_one_write_are_all_answered_in_order() {
     }
     client.assert_closed();
 }
+
+/// More requests than the server frames ahead of its answers, then the
+/// client closes its side: the ones past that bound still wait in the
+/// buffer, and EOF must not cut them off.
+#[test]
+fn a_long_pipeline_sent_before_a_half_close_is_answered_whole() {
+    let server = serve_echo_path();
+    let mut client = server.client();
+    let mut pipeline = Vec::new();
+    for i in 0..40 {
+        pipeline.extend_from_slice(format!("GET /{i} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes());
+    }
+    client.send(&pipeline);
+    client
+        .stream()
+        .shutdown(std::net::Shutdown::Write)
+        .expect("half-close");
+    for i in 0..40 {
+        let response = client.response();
+        assert_eq!(response.status, 200, "{response:?}");
+        assert_eq!(response.text(), format!("/{i}"));
+    }
+    client.assert_closed();
+}

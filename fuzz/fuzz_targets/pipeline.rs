@@ -1,8 +1,11 @@
-//! The pure part of a connection, end to end: bytes in random reads are
+//! A connection's reading side end to end, through the real framer
+//! (`protocol/framer`, as the runtime drives it): bytes in random reads are
 //! framed into requests (blank lines skipped, head found and parsed, body
-//! decoded, the next pipelined request after it) as `runtime/conn/framing.rs`
-//! does, each request is answered by an echo and encoded, a refusal ends the
-//! exchange. The socket-bound `Conn` itself is not driven (see README).
+//! decoded, the next pipelined request after it, at most a pipeline's worth
+//! waiting), under head rules the first seed byte picks (bodies taken,
+//! guarded first, left unread, or a small route limit); EOF follows the last
+//! read. Each request is answered by an echo and encoded, a refusal ends the
+//! exchange.
 //!
 //! Checked: the requests framed and the refusal do not depend on how the
 //! bytes were split; what is held never exceeds the limits; the output is
@@ -13,8 +16,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use pool_server::__internals::{
-    encode_refusal, encode_response, find_head_end, head_too_large, parse_head, BodyDecoder,
-    BodyKind, Limits, Persist, Refusal,
+    encode_refusal, encode_response, Exchange, Framer, HeadRules, Limits, Persist, Phase, Refusal,
 };
 use pool_server::{Method, Response, Version};
 use pool_server_fuzz::{pieces, seed_and_rest, Rng};
@@ -38,191 +40,128 @@ struct Framed {
     keep_alive: bool,
 }
 
-enum Reading {
-    Idle,
-    Head {
-        scanned: usize,
-    },
-    Body {
-        framed: Box<Framed>,
-        decoder: BodyDecoder,
-    },
-    Done,
+impl Framed {
+    fn new(ex: &Exchange) -> Framed {
+        let req = &ex.request;
+        Framed {
+            method: req.method().clone(),
+            target: match req.query() {
+                Some(q) => format!("{}?{q}", req.path()),
+                None => req.path().to_owned(),
+            },
+            version: req.version(),
+            headers: req
+                .headers()
+                .iter()
+                .map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec()))
+                .collect(),
+            body: req.body().to_vec(),
+            keep_alive: ex.keep_alive,
+        }
+    }
 }
 
+/// The head rules for an input, from its first seed byte.
+fn rules(seed: u8) -> HeadRules {
+    let open = HeadRules {
+        body_limit: None,
+        guarded: false,
+        takes_body: true,
+    };
+    match seed % 4 {
+        0 => open,
+        1 => HeadRules {
+            guarded: true,
+            ..open
+        },
+        2 => HeadRules {
+            takes_body: false,
+            ..open
+        },
+        _ => HeadRules {
+            body_limit: Some(16),
+            ..open
+        },
+    }
+}
+
+/// A connection's reading side and its input buffer.
 struct Conn {
-    buf: Vec<u8>,
-    reading: Reading,
+    framer: Framer,
+    input: Vec<u8>,
+    rules: HeadRules,
     framed: Vec<Framed>,
-    refusal: Option<Refusal>,
 }
 
 impl Conn {
-    fn new() -> Conn {
+    fn new(rules: HeadRules) -> Conn {
         Conn {
-            buf: Vec::new(),
-            reading: Reading::Idle,
+            framer: Framer::new(LIMITS, rules),
+            input: Vec::new(),
+            rules,
             framed: Vec::new(),
-            refusal: None,
         }
     }
 
-    /// One read arrives: frame what it completes.
-    fn read(&mut self, bytes: &[u8]) {
-        if matches!(self.reading, Reading::Done) {
-            return;
-        }
-        self.buf.extend_from_slice(bytes);
-        let mut pos = 0;
+    /// One read arrives (or EOF): frame, take what is framed as a worker
+    /// would (a body waiting for its guards is begun at once, as when they
+    /// pass), and frame again while more may wait.
+    fn read(&mut self, bytes: &[u8], eof: bool) {
+        self.input.extend_from_slice(bytes);
         loop {
-            let (used, more) = self.frame_one(pos);
-            pos += used;
-            if !more {
+            let more = self.framer.frame(&mut self.input, eof);
+            let mut resumed = false;
+            while let Some(ex) = self.framer.next_request() {
+                if ex.body_waits {
+                    self.framer.begin_body(ex);
+                    resumed = true;
+                    break;
+                }
+                let framed = Framed::new(&ex);
+                let limit = self.rules.body_limit.unwrap_or(LIMITS.max_body_size);
+                assert!(framed.body.len() <= limit, "a body over its limit");
+                self.framed.push(framed);
+            }
+            self.check_bounds(bytes.len());
+            if !more && !resumed {
                 break;
             }
         }
-        self.buf.drain(..pos);
-        self.check_bounds(bytes.len());
-    }
-
-    /// Advances over `buf[pos..]`: the bytes used, and whether to go on.
-    fn frame_one(&mut self, pos: usize) -> (usize, bool) {
-        let input = &self.buf[pos..];
-        match &mut self.reading {
-            Reading::Done => (0, false),
-            Reading::Idle => {
-                let blank = input
-                    .iter()
-                    .take_while(|&&b| b == b'\r' || b == b'\n')
-                    .count();
-                if blank == input.len() {
-                    return (blank, false);
-                }
-                self.reading = Reading::Head { scanned: 0 };
-                (blank, true)
-            }
-            Reading::Head { scanned } => {
-                let Some(end) = find_head_end(input, scanned.saturating_sub(3)) else {
-                    *scanned = input.len();
-                    if input.len() > LIMITS.max_head_size {
-                        let refusal = head_too_large(input, LIMITS.max_head_size);
-                        self.refuse(refusal);
-                    }
-                    return (0, false);
-                };
-                if end > LIMITS.max_head_size {
-                    let refusal = head_too_large(&input[..end], LIMITS.max_head_size);
-                    self.refuse(refusal);
-                    return (0, false);
-                }
-                let head = match parse_head(&input[..end], LIMITS) {
-                    Ok(head) => head,
-                    Err(refusal) => {
-                        self.refuse(refusal);
-                        return (0, false);
-                    }
-                };
-                let req = &head.request;
-                let framed = Framed {
-                    method: req.method().clone(),
-                    target: match req.query() {
-                        Some(q) => format!("{}?{q}", req.path()),
-                        None => req.path().to_owned(),
-                    },
-                    version: req.version(),
-                    headers: req
-                        .headers()
-                        .iter()
-                        .map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec()))
-                        .collect(),
-                    body: Vec::new(),
-                    keep_alive: head.keep_alive,
-                };
-                let decoder = match head.body {
-                    BodyKind::Empty => {
-                        self.finish(framed);
-                        return (end, true);
-                    }
-                    BodyKind::Length(n) => BodyDecoder::length(n),
-                    BodyKind::Chunked => BodyDecoder::chunked(),
-                };
-                self.reading = Reading::Body {
-                    framed: Box::new(framed),
-                    decoder,
-                };
-                (end, true)
-            }
-            Reading::Body { framed, decoder } => {
-                let max = LIMITS.max_body_size as u64;
-                match decoder.decode(input, &mut framed.body, max, LIMITS.max_head_size) {
-                    Err(refusal) => {
-                        self.refuse(refusal);
-                        (0, false)
-                    }
-                    Ok((used, false)) => (used, false),
-                    Ok((used, true)) => {
-                        let Reading::Body { framed, .. } =
-                            std::mem::replace(&mut self.reading, Reading::Idle)
-                        else {
-                            unreachable!("matched Body above")
-                        };
-                        self.finish(*framed);
-                        (used, true)
-                    }
-                }
-            }
-        }
-    }
-
-    fn finish(&mut self, framed: Framed) {
-        self.reading = if framed.keep_alive {
-            Reading::Idle
-        } else {
-            Reading::Done
-        };
-        self.framed.push(framed);
-    }
-
-    fn refuse(&mut self, refusal: Refusal) {
-        self.refusal = Some(refusal);
-        self.reading = Reading::Done;
     }
 
     /// What a connection holds after a read is bounded by the limits.
     fn check_bounds(&self, read: usize) {
-        match &self.reading {
-            Reading::Head { .. } => {
-                assert!(
-                    self.buf.len() <= LIMITS.max_head_size,
-                    "holds a head of {}",
-                    self.buf.len()
-                )
-            }
-            Reading::Body { framed, .. } => {
-                assert!(
-                    framed.body.len() <= LIMITS.max_body_size,
-                    "body over its limit"
-                );
+        match self.framer.phase() {
+            Phase::Head => assert!(
+                self.input.len() <= LIMITS.max_head_size,
+                "holds a head of {}",
+                self.input.len()
+            ),
+            Phase::Body => {
                 // A partial size line, trailer section or chunk end, at most.
                 let most = CHUNK_LINE.max(LIMITS.max_head_size) + read + 2;
                 assert!(
-                    self.buf.len() <= most,
+                    self.input.len() <= most,
                     "holds {} unread body bytes",
-                    self.buf.len()
+                    self.input.len()
                 );
             }
-            Reading::Idle | Reading::Done => {}
+            Phase::Checking => panic!("a head left waiting for its guards"),
+            Phase::Idle | Phase::Done => {}
         }
     }
 }
 
-/// Frames `reads`; on EOF an unfinished request is abandoned.
-fn frame(reads: &[&[u8]]) -> (Vec<Framed>, Option<Refusal>) {
-    let mut conn = Conn::new();
+/// Frames `reads`, then EOF, which abandons an unfinished request.
+fn frame(reads: &[&[u8]], rules: HeadRules) -> (Vec<Framed>, Option<Refusal>) {
+    let mut conn = Conn::new(rules);
     for read in reads {
-        conn.read(read);
+        conn.read(read, false);
     }
-    (conn.framed, conn.refusal)
+    conn.read(&[], true);
+    assert_eq!(conn.framer.phase(), Phase::Done, "EOF ends the reading");
+    let refusal = conn.framer.take_refusal();
+    (conn.framed, refusal)
 }
 
 /// What a handler that echoes the request answers, encoded as a worker
@@ -284,9 +223,10 @@ fuzz_target!(|data: &[u8]| {
     let Some((seed, bytes)) = seed_and_rest(data, 2) else {
         return;
     };
-    let (whole, whole_refusal) = frame(&[bytes]);
+    let rules = rules(seed[0]);
+    let (whole, whole_refusal) = frame(&[bytes], rules);
     let mut rng = Rng::new(seed);
-    let (split, split_refusal) = frame(&pieces(bytes, &mut rng));
+    let (split, split_refusal) = frame(&pieces(bytes, &mut rng), rules);
     assert_eq!(split, whole, "framed differently when split");
     assert_eq!(
         split_refusal, whole_refusal,

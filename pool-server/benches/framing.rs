@@ -1,6 +1,7 @@
-//! Request body framing (`cargo bench --bench framing --features internals`):
-//! the head's `Content-Length` / `Transfer-Encoding` decision, and decoding
-//! a body with `Content-Length` and chunked (large and small chunks).
+//! Request framing (`cargo bench --bench framing --features internals`):
+//! the head's `Content-Length` / `Transfer-Encoding` decision, decoding a
+//! body with `Content-Length` and chunked (large and small chunks), and the
+//! connection's framer over a read of 16 pipelined requests.
 
 // `criterion_group!` defines an undocumented `pub fn`.
 #![allow(missing_docs)]
@@ -8,7 +9,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use pool_server::__internals::{parse_head, BodyDecoder, BodyKind, Limits};
+use pool_server::__internals::{parse_head, BodyDecoder, BodyKind, Framer, HeadRules, Limits};
 
 const LENGTH_HEAD: &[u8] = b"POST /echo HTTP/1.1\r\nHost: x\r\n\
 Content-Type: application/json\r\nContent-Length: 65536\r\n\r\n";
@@ -78,5 +79,37 @@ fn decoders(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, decisions, decoders);
+/// The head a load generator sends (`wrk`'s, with a browser-like set of
+/// fields), 16 times in one read, as `bench/run.sh`'s pipelined load does.
+fn pipelined(c: &mut Criterion) {
+    const GET: &[u8] = b"GET /plaintext HTTP/1.1\r\nHost: localhost:8080\r\n\
+User-Agent: Mozilla/5.0\r\nAccept: text/plain,*/*;q=0.8\r\n\
+Accept-Encoding: gzip, deflate\r\nConnection: keep-alive\r\n\r\n";
+    let read = GET.repeat(16);
+    let rules = HeadRules {
+        body_limit: None,
+        guarded: false,
+        takes_body: true,
+    };
+    let mut group = c.benchmark_group("framing/connection");
+    group.throughput(Throughput::Elements(16));
+    let mut input = Vec::with_capacity(read.len());
+    group.bench_function("16 pipelined GETs", |bench| {
+        bench.iter(|| {
+            let mut framer = Framer::new(Limits::default(), rules);
+            input.clear();
+            input.extend_from_slice(black_box(&read));
+            assert!(!framer.frame(&mut input, false));
+            let mut framed = 0;
+            while let Some(exchange) = framer.next_request() {
+                black_box(&exchange);
+                framed += 1;
+            }
+            assert_eq!(framed, 16);
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, decisions, decoders, pipelined);
 criterion_main!(benches);

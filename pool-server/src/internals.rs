@@ -13,7 +13,7 @@ use crate::application::params;
 use crate::application::router::{self, Routes};
 use crate::config;
 use crate::error::Error;
-use crate::protocol::{body, encode, error::RequestError, parse};
+use crate::protocol::{body, encode, error::RequestError, framer, parse};
 use crate::request::Request;
 use crate::response::Response;
 
@@ -69,11 +69,6 @@ impl Limits {
 /// See `protocol::parse::find_head_end`.
 pub fn find_head_end(buf: &[u8], from: usize) -> Option<usize> {
     parse::find_head_end(buf, from)
-}
-
-/// See `protocol::parse::head_too_large`.
-pub fn head_too_large(buf: &[u8], limit: usize) -> Refusal {
-    Refusal(parse::head_too_large(buf, limit))
 }
 
 /// How a request body is delimited.
@@ -146,6 +141,151 @@ impl BodyDecoder {
             .decode(input, body, max_body, max_trailers)
             .map_err(Refusal)?;
         Ok((decoded.consumed, decoded.done))
+    }
+}
+
+/// What the application decides from a head before its body is read (see
+/// `protocol::framer::AtHead`); the same for every head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeadRules {
+    /// The route's body limit; `None` for `max_body_size`.
+    pub body_limit: Option<usize>,
+    /// Guards run before the body is read.
+    pub guarded: bool,
+    /// Something reads the body (else it is left, and reading stops).
+    pub takes_body: bool,
+}
+
+impl framer::Heads for HeadRules {
+    fn at_head(&self, _: &mut Request) -> framer::AtHead {
+        framer::AtHead {
+            body_limit: self.body_limit,
+            guarded: self.guarded,
+            takes_body: self.takes_body,
+        }
+    }
+}
+
+/// See `protocol::framer::Framer`: a connection's reading side over
+/// in-memory input, with every body kept in memory.
+pub struct Framer {
+    inner: framer::Framer<Vec<u8>>,
+    limits: config::Limits,
+    rules: HeadRules,
+}
+
+/// A framed request (see `protocol::framer::Exchange`).
+pub struct Exchange {
+    /// The request, its body read unless `body_waits`.
+    pub request: Request,
+    /// The client wants the connection kept.
+    pub keep_alive: bool,
+    /// Its guards have not run and its body is not read: pass it to
+    /// [`Framer::begin_body`] as a passed guard would.
+    pub body_waits: bool,
+    inner: framer::Exchange,
+}
+
+/// Where the reading side is (see `protocol::framer::Phase`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Between requests.
+    Idle,
+    /// A head is arriving.
+    Head,
+    /// A head waits for its guards.
+    Checking,
+    /// A body is arriving.
+    Body,
+    /// No more requests are read.
+    Done,
+}
+
+impl Framer {
+    /// A connection's reading side, with these limits and head rules.
+    pub fn new(limits: Limits, rules: HeadRules) -> Framer {
+        Framer {
+            inner: framer::Framer::new(std::net::SocketAddr::from(([127, 0, 0, 1], 1))),
+            limits: limits.config(),
+            rules,
+        }
+    }
+
+    /// See `Framer::frame`: frames what `input` holds and removes what it
+    /// used; true when more requests may wait in it.
+    pub fn frame(&mut self, input: &mut Vec<u8>, eof: bool) -> bool {
+        let mut cx = framer::FrameCx {
+            limits: &self.limits,
+            heads: &self.rules,
+            budget: &(),
+            spare_request: &mut || None,
+            now: std::time::Instant::now(),
+        };
+        self.inner.frame(input, eof, &mut cx)
+    }
+
+    /// The next framed request.
+    pub fn next_request(&mut self) -> Option<Exchange> {
+        let mut inner = self.inner.next_request()?;
+        let blank = Request::blank(inner.request.peer_addr);
+        let request = std::mem::replace(&mut *inner.request, blank);
+        Some(Exchange {
+            request,
+            keep_alive: inner.keep_alive,
+            body_waits: inner.unread.is_some(),
+            inner,
+        })
+    }
+
+    /// Reads the body of `exchange` next, as when its guards pass.
+    ///
+    /// # Panics
+    /// When its body does not wait.
+    pub fn begin_body(&mut self, exchange: Exchange) {
+        let mut inner = exchange.inner;
+        let unread = inner
+            .unread
+            .take()
+            .expect("a body that waits for its guards");
+        *inner.request = exchange.request;
+        let now = std::time::Instant::now();
+        self.inner
+            .begin_body(inner.request, inner.keep_alive, *unread, &self.limits, now);
+    }
+
+    /// The refusal that ended the reading, once no request waits before it.
+    pub fn take_refusal(&mut self) -> Option<Refusal> {
+        self.inner.take_refusal().map(Refusal)
+    }
+
+    /// Where the reading side is.
+    pub fn phase(&self) -> Phase {
+        match self.inner.phase() {
+            framer::Phase::Idle { .. } => Phase::Idle,
+            framer::Phase::Head { .. } => Phase::Head,
+            framer::Phase::Checking => Phase::Checking,
+            framer::Phase::Body { .. } => Phase::Body,
+            framer::Phase::Done => Phase::Done,
+        }
+    }
+}
+
+impl std::fmt::Debug for Framer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Framer")
+            .field("phase", &self.phase())
+            .field("rules", &self.rules)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Exchange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Exchange")
+            .field("request", &self.request)
+            .field("keep_alive", &self.keep_alive)
+            .field("body_waits", &self.body_waits)
+            .finish_non_exhaustive()
     }
 }
 

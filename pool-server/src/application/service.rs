@@ -19,6 +19,7 @@ use super::route_metrics::{RouteMetrics, RouteStats};
 use super::router::Router;
 use super::Handler;
 use crate::protocol::forwarded::TrustedProxies;
+use crate::protocol::framer::{AtHead, Heads};
 use crate::request::Request;
 use crate::response::Response;
 
@@ -36,18 +37,6 @@ pub(crate) struct Service {
     /// error bodies handled when middleware needs to see them.
     endpoint: Box<Handler>,
     metrics: RouteMetrics,
-}
-
-/// What a request's head decides before its body is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct AtHead {
-    /// The most body it may have; `None` for the server's limit.
-    pub(crate) body_limit: Option<usize>,
-    /// Guards must pass before the body is read (and `100 Continue` sent).
-    pub(crate) guarded: bool,
-    /// Something will read the body: a route, a fallback or a mount. Else
-    /// the answer (404, 405, `OPTIONS`) goes out without it.
-    pub(crate) takes_body: bool,
 }
 
 impl Service {
@@ -82,24 +71,6 @@ impl Service {
     /// Answers and latency per route so far.
     pub(crate) fn route_stats(&self) -> Vec<RouteStats> {
         self.metrics.snapshot()
-    }
-
-    /// What the head of `request` (its body not read yet) decides; names
-    /// its route on it as a side effect.
-    pub(crate) fn at_head(&self, request: &mut Request) -> AtHead {
-        let Some(router) = &self.router else {
-            return AtHead {
-                body_limit: None,
-                guarded: !self.guards.is_empty(),
-                takes_body: true,
-            };
-        };
-        let found = router.at_head(request);
-        AtHead {
-            body_limit: found.body_limit,
-            guarded: !self.guards.is_empty() || !found.guards.is_empty(),
-            takes_body: found.takes_body,
-        }
     }
 
     /// Runs the guards on the head of `request`: server-wide ones, then
@@ -162,5 +133,25 @@ impl fmt::Debug for Service {
             .field("guards", &self.guards.len())
             .field("middleware", &self.layers.len())
             .finish_non_exhaustive()
+    }
+}
+
+impl Heads for Service {
+    /// What the head of `request` (its body not read yet) decides; names
+    /// its route on it as a side effect.
+    fn at_head(&self, request: &mut Request) -> AtHead {
+        let Some(router) = &self.router else {
+            return AtHead {
+                body_limit: None,
+                guarded: !self.guards.is_empty(),
+                takes_body: true,
+            };
+        };
+        let found = router.at_head(request);
+        AtHead {
+            body_limit: found.body_limit,
+            guarded: !self.guards.is_empty() || !found.guards.is_empty(),
+            takes_body: found.takes_body,
+        }
     }
 }

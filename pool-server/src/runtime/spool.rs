@@ -12,6 +12,7 @@ use std::sync::OnceLock;
 
 use crate::config::Limits;
 use crate::protocol::error::RequestError;
+use crate::protocol::framer::BodyStore;
 use crate::request::{Body, BodyMemory, MemoryCharge};
 
 /// Staging room a spooling body keeps between reads.
@@ -29,10 +30,11 @@ pub(crate) struct Spool {
     written: u64,
 }
 
-impl Spool {
-    /// A spool for a body of `expected` bytes if the head says so; one
-    /// known to be large goes to disk from its first byte.
-    pub(crate) fn new(expected: Option<u64>, limits: &Limits) -> Result<Spool, RequestError> {
+impl BodyStore for Spool {
+    type Budget = BodyMemory;
+
+    /// One known to be large goes to disk from its first byte.
+    fn open(expected: Option<u64>, limits: &Limits) -> Result<Spool, RequestError> {
         let mut spool = Spool {
             staging: Vec::new(),
             charge: MemoryCharge::none(),
@@ -45,17 +47,13 @@ impl Spool {
         Ok(spool)
     }
 
-    pub(crate) fn staging(&mut self) -> &mut Vec<u8> {
+    fn staging(&mut self) -> &mut Vec<u8> {
         &mut self.staging
     }
 
     /// Called after each decode: keeps the body in memory while it is small
     /// and the server-wide budget allows, else writes it to the file.
-    pub(crate) fn settle(
-        &mut self,
-        limits: &Limits,
-        memory: &BodyMemory,
-    ) -> Result<(), RequestError> {
+    fn settle(&mut self, limits: &Limits, memory: &BodyMemory) -> Result<(), RequestError> {
         if self.file.is_none() {
             let grown = self.staging.len().saturating_sub(self.charge.bytes());
             let fits = self.staging.len() <= limits.body_buffer_size;
@@ -68,8 +66,7 @@ impl Spool {
         self.write_staged()
     }
 
-    /// The whole body, for the request.
-    pub(crate) fn finish(mut self) -> Result<Body, RequestError> {
+    fn finish(mut self) -> Result<Body, RequestError> {
         if self.file.is_none() {
             return Ok(Body::Memory {
                 bytes: mem::take(&mut self.staging).into(),
@@ -83,7 +80,9 @@ impl Spool {
             loaded: OnceLock::new(),
         })
     }
+}
 
+impl Spool {
     fn write_staged(&mut self) -> Result<(), RequestError> {
         let Some(file) = self.file.as_mut() else {
             return Ok(());
@@ -155,7 +154,7 @@ mod tests {
     #[test]
     fn small_bodies_stay_in_memory_and_give_their_charge_back() {
         let (limits, memory) = (limits(8), BodyMemory::new(100));
-        let mut spool = Spool::new(None, &limits).unwrap();
+        let mut spool = Spool::open(None, &limits).unwrap();
         receive(&mut spool, &[b"abc", b"defgh"], &limits, &memory);
         assert_eq!(memory.used(), 8);
         let body = spool.finish().unwrap();
@@ -167,7 +166,7 @@ mod tests {
     #[test]
     fn a_body_past_the_buffer_moves_to_disk_whole() {
         let (limits, memory) = (limits(8), BodyMemory::new(100));
-        let mut spool = Spool::new(None, &limits).unwrap();
+        let mut spool = Spool::open(None, &limits).unwrap();
         receive(&mut spool, &[b"abcdef", b"ghijkl", b"mn"], &limits, &memory);
         assert_eq!(memory.used(), 0, "a spooled body holds no charge");
         let body = spool.finish().unwrap();
@@ -177,7 +176,7 @@ mod tests {
     #[test]
     fn a_known_large_length_goes_to_disk_at_once() {
         let (limits, memory) = (limits(8), BodyMemory::new(100));
-        let mut spool = Spool::new(Some(9), &limits).unwrap();
+        let mut spool = Spool::open(Some(9), &limits).unwrap();
         receive(&mut spool, &[b"abc"], &limits, &memory);
         assert_eq!(memory.used(), 0);
         assert!(contents(&spool.finish().unwrap()).0);
@@ -186,9 +185,9 @@ mod tests {
     #[test]
     fn bodies_go_to_disk_once_the_memory_budget_is_spent() {
         let (limits, memory) = (limits(8), BodyMemory::new(10));
-        let mut first = Spool::new(None, &limits).unwrap();
+        let mut first = Spool::open(None, &limits).unwrap();
         receive(&mut first, &[b"12345678"], &limits, &memory);
-        let mut second = Spool::new(None, &limits).unwrap();
+        let mut second = Spool::open(None, &limits).unwrap();
         receive(&mut second, &[b"abcdef"], &limits, &memory);
         assert_eq!(memory.used(), 8);
         assert!(!contents(&first.finish().unwrap()).0);
@@ -206,7 +205,7 @@ mod tests {
             ..Limits::default()
         };
         assert_eq!(
-            Spool::new(Some(5), &limits).err(),
+            Spool::open(Some(5), &limits).err(),
             Some(RequestError::Storage)
         );
     }

@@ -53,6 +53,7 @@ use crate::config::Limits;
 use crate::error::Error;
 use crate::protocol::encode;
 use crate::protocol::error::{self, RequestError};
+use crate::protocol::framer::Heads;
 use crate::request::Request;
 use crate::request::{Body as RequestBody, MemoryCharge};
 use crate::response::Body;

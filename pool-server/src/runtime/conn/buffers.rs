@@ -15,7 +15,8 @@
 use std::cell::RefCell;
 use std::mem;
 
-use super::{KEEP_BUFFER, MAX_PIPELINE};
+use super::KEEP_BUFFER;
+use crate::protocol::framer::MAX_PIPELINE;
 use crate::request::Request;
 
 /// Spares one event loop keeps: a loop has many connections between a read

@@ -3,7 +3,6 @@
 //! calls [`Conn::serve`] once complete requests are queued. Whoever holds the
 //! `Conn` value owns the connection: it is never shared.
 
-use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::mem;
 use std::net::{Shutdown, SocketAddr};
@@ -19,16 +18,12 @@ use super::spool::Spool;
 use crate::application::middleware;
 use crate::application::service::Service;
 use crate::config::Limits;
-use crate::protocol::body::BodyDecoder;
 use crate::protocol::encode;
 use crate::protocol::error::{RefusalBodies, RequestError};
+use crate::protocol::framer::{Exchange, FrameCx, Framer, Phase};
 use crate::request::{BodyMemory, Request};
 use crate::response::Response;
 
-/// Requests framed ahead of their answers on one connection; more stay
-/// unparsed in the buffer until these are answered, which bounds the memory a
-/// pipelining client can make us hold.
-const MAX_PIPELINE: usize = 32;
 /// After an error response, how long we keep reading and discarding what the
 /// client still sends, so closing does not reset the connection before it has
 /// read the response (a lingering close, as nginx and Apache do).
@@ -37,17 +32,12 @@ const LINGER_BYTES: usize = 256 * 1024;
 /// Buffers larger than this are released when a connection goes idle, so an
 /// idle connection costs a few hundred bytes whatever it carried before.
 const KEEP_BUFFER: usize = 16 * 1024;
-/// Bytes of empty lines (CR and LF) skipped before a request line, ten
-/// CRLFs as Apache allows; more are refused. RFC 9112 §2.2 asks servers to
-/// ignore at least one, which some clients send after a POST body.
-const MAX_BLANK: usize = 20;
 /// A request that took the application longer marks its connection slow:
 /// its next request goes to a follower, and the thread that read it stays
 /// in the poll rather than leave the sockets unwatched meanwhile.
 const SLOW_HANDLER: Duration = Duration::from_millis(1);
 
 mod buffers;
-mod framing;
 mod respond;
 
 pub(crate) use buffers::{Recycler, Served, LOOP_SPARES};
@@ -58,16 +48,13 @@ pub(crate) struct Conn {
     stream: TcpStream,
     /// The connection's slot in the event loop, and its poll token.
     pub(crate) key: usize,
-    peer_addr: SocketAddr,
     /// Bytes read and not yet framed into a request.
     read_buf: Vec<u8>,
-    reading: Reading,
-    /// `read_buf` may hold requests that `frame` has not looked at yet.
+    /// `read_buf` may hold requests that the framer has not looked at yet.
     unframed: bool,
-    /// Complete requests waiting for a worker, in arrival order.
-    ready: Pipeline,
-    /// A refused request, answered after the ready ones; then the connection closes.
-    refusal: Option<RequestError>,
+    /// The reading side: requests framed from `read_buf`, waiting for a
+    /// worker, or the refusal that ended the reading.
+    framer: Framer<Spool>,
     /// Response bytes, written from `written` on.
     write_buf: Vec<u8>,
     written: usize,
@@ -81,8 +68,6 @@ pub(crate) struct Conn {
     since: Instant,
     /// Close once `write_buf` is flushed.
     closing: bool,
-    /// A request was refused: the client may still be sending its body.
-    refused: bool,
     /// Our side is shut down for writing; we discard input until EOF.
     lingering: Option<usize>,
     /// The socket may hold unread bytes: readiness is edge-triggered, so this
@@ -98,102 +83,10 @@ pub(crate) struct Conn {
     /// A body framed by the close broke off: the connection ends with a
     /// reset, and never a FIN, which would say the body was complete.
     reset: bool,
-    /// No request has begun on this connection yet.
-    fresh: bool,
     /// Its last request kept the application more than [`SLOW_HANDLER`].
     pub(crate) slow: bool,
     /// Counts for the server's metrics, taken by the loop.
     pub(crate) counts: ConnCounts,
-}
-
-/// What the reading side is doing.
-enum Reading {
-    /// Between requests: nothing of the next one has arrived.
-    Idle,
-    /// Part of a head has arrived, or empty lines before one: the header
-    /// clock runs from the first byte either way.
-    Head {
-        started: Instant,
-        scanned: usize,
-        /// Bytes of empty lines skipped before the request line.
-        blank: usize,
-    },
-    /// A head waits on a worker for its guards; its body is read once they
-    /// pass. The loop never sees this state: the connection is away.
-    Checking,
-    /// The head is parsed; the body is arriving. Boxed: every connection
-    /// carries the largest variant inline, and an idle one should cost a
-    /// few hundred bytes.
-    Body(Box<BodyRead>),
-    /// No more requests are read: after `Connection: close`, EOF or a refusal.
-    Done,
-}
-
-/// A body being read, and the request it belongs to.
-struct BodyRead {
-    request: Box<Request>,
-    keep_alive: bool,
-    decoder: BodyDecoder,
-    body: Spool,
-    last_progress: Instant,
-    /// The client waits for `100 Continue`, which is not sent yet.
-    continue_due: bool,
-    /// The most body the request may have.
-    max_body: u64,
-    /// Its guards ran (or it has none).
-    checked: bool,
-}
-
-/// A complete request and whether its client wants the connection kept.
-/// The request is boxed so that a connection between requests stays small:
-/// an idle one costs a few hundred bytes.
-struct Exchange {
-    request: Box<Request>,
-    keep_alive: bool,
-    /// Its guards ran already (or it has none).
-    checked: bool,
-    /// Its body, not read yet: the guards run first, then the loop reads it.
-    unread: Option<Box<Unread>>,
-}
-
-/// How to read a body once the guards of its request pass.
-struct Unread {
-    decoder: BodyDecoder,
-    /// The declared length, if any.
-    expected: Option<u64>,
-    continue_due: bool,
-    max_body: u64,
-}
-
-/// A FIFO of exchanges that holds the usual single one inline, so a
-/// connection allocates for this only when a client pipelines.
-#[derive(Default)]
-struct Pipeline {
-    first: Option<Exchange>,
-    rest: VecDeque<Exchange>,
-}
-
-impl Pipeline {
-    fn push(&mut self, ex: Exchange) {
-        if self.first.is_none() && self.rest.is_empty() {
-            self.first = Some(ex);
-        } else {
-            self.rest.push_back(ex);
-        }
-    }
-
-    fn pop(&mut self) -> Option<Exchange> {
-        self.first.take().or_else(|| self.rest.pop_front())
-    }
-
-    fn len(&self) -> usize {
-        usize::from(self.first.is_some()) + self.rest.len()
-    }
-
-    fn clear(&mut self) {
-        self.first = None;
-        self.rest = VecDeque::new();
-    }
 }
 
 /// What the event loop should do with a connection after [`Conn::advance`].
@@ -242,19 +135,15 @@ impl Conn {
         Conn {
             stream,
             key,
-            peer_addr,
             read_buf: Vec::new(),
-            reading: Reading::Idle,
             unframed: false,
-            ready: Pipeline::default(),
-            refusal: None,
+            framer: Framer::new(peer_addr),
             write_buf: Vec::new(),
             written: 0,
             outgoing: None,
             worker_wanted: false,
             since: now,
             closing: false,
-            refused: false,
             lingering: None,
             // Registration reports data that is already waiting, so there is
             // no need to try a read before the first event.
@@ -263,7 +152,6 @@ impl Conn {
             peer_closed: false,
             broken: false,
             reset: false,
-            fresh: true,
             slow: false,
             counts: ConnCounts::default(),
         }
@@ -304,25 +192,23 @@ impl Conn {
             if self.closing {
                 return self.close_or_linger(cx.now);
             }
-            if self.ready.len() > 0 {
+            if self.framer.has_requests() {
                 return Next::Dispatch;
             }
-            if let Some(err) = self.refusal.take() {
+            if let Some(err) = self.framer.take_refusal() {
                 self.answer_refusal(err, &cx.limits.refusal_bodies);
                 continue;
             }
-            if let Reading::Body(read) = &mut self.reading {
-                if mem::take(&mut read.continue_due) {
-                    self.write_buf.extend_from_slice(encode::CONTINUE);
-                    continue;
-                }
+            if self.framer.take_continue() {
+                self.write_buf.extend_from_slice(encode::CONTINUE);
+                continue;
             }
-            match self.reading {
-                Reading::Done => {
+            match self.framer.phase() {
+                Phase::Done => {
                     self.closing = true;
                     continue;
                 }
-                Reading::Idle if cx.draining && self.read_buf.is_empty() && !self.unframed => {
+                Phase::Idle { .. } if cx.draining && self.read_buf.is_empty() && !self.unframed => {
                     // A request may wait in the socket, its event not seen yet:
                     // read it, so it is answered rather than reset by the close.
                     match self.fill(cx.scratch, cx.spares) {
@@ -330,7 +216,7 @@ impl Conn {
                         _ => return Next::Close,
                     }
                 }
-                Reading::Idle if self.read_buf.is_empty() => self.release_buffers(cx.spares),
+                Phase::Idle { .. } if self.read_buf.is_empty() => self.release_buffers(cx.spares),
                 _ => {}
             }
             if self.unframed {
@@ -366,14 +252,16 @@ impl Conn {
                 None => (outgoing.last_sent.max(self.since), limits.write_timeout),
             }
         } else {
-            match &self.reading {
-                Reading::Head { started, .. } => (*started, limits.header_read_timeout),
-                Reading::Body(read) => (read.last_progress, limits.body_read_timeout),
-                Reading::Checking => (self.since, limits.body_read_timeout),
+            match self.framer.phase() {
+                Phase::Head { started } => (started, limits.header_read_timeout),
+                Phase::Body { last_progress } => (last_progress, limits.body_read_timeout),
+                Phase::Checking => (self.since, limits.body_read_timeout),
                 // A client that connects and sends nothing gets no more time
                 // than one that sends a head slowly.
-                Reading::Idle if self.fresh => (self.since, limits.header_read_timeout),
-                Reading::Idle | Reading::Done => (self.since, limits.keep_alive_timeout),
+                Phase::Idle { fresh: true } => (self.since, limits.header_read_timeout),
+                Phase::Idle { fresh: false } | Phase::Done => {
+                    (self.since, limits.keep_alive_timeout)
+                }
             }
         };
         from.checked_add(timeout)
@@ -395,7 +283,7 @@ impl Conn {
             outgoing.beat(&mut self.write_buf, cx.now);
             return self.advance(cx);
         }
-        let reading = matches!(self.reading, Reading::Head { .. } | Reading::Body(_));
+        let reading = matches!(self.framer.phase(), Phase::Head { .. } | Phase::Body { .. });
         if stalled {
             self.counts.write_timeouts += 1;
         } else if !reading && self.lingering.is_none() {
@@ -404,8 +292,7 @@ impl Conn {
         if self.lingering.is_some() || stalled || !reading {
             return Next::Close;
         }
-        self.reading = Reading::Done;
-        self.refusal = Some(RequestError::Timeout);
+        self.framer.refuse(RequestError::Timeout);
         self.advance(cx)
     }
 
@@ -417,9 +304,7 @@ impl Conn {
             self.since = cx.now;
             return Next::Wait;
         }
-        self.ready.clear();
-        self.refusal = None;
-        self.reading = Reading::Done;
+        self.framer.stop();
         self.counts.shed += 1;
         self.counts.refusal(http::StatusCode::SERVICE_UNAVAILABLE);
         encode::overloaded(&mut self.write_buf, &cx.limits.refusal_bodies);
@@ -461,7 +346,7 @@ impl Conn {
                 keep_alive,
                 checked,
                 unread,
-            }) = self.ready.pop()
+            }) = self.framer.next_request()
             else {
                 break;
             };
@@ -473,20 +358,21 @@ impl Conn {
                         // begun in `read_buf`, and sends `100 Continue` if due.
                         Ok(None) => {
                             let now = Instant::now();
-                            self.start_body(request, keep_alive, *unread, true, cx.limits, now);
+                            self.framer
+                                .begin_body(request, keep_alive, *unread, cx.limits, now);
                             self.unframed = true;
                             break;
                         }
                         // Refused: the body is never read, and the
                         // connection closes once the answer is out.
                         Ok(Some(refusal)) => {
-                            self.refused = true;
+                            self.framer.skip_body();
                             let (response, _) =
                                 call(&mut request, |req| cx.service.refused(req, refusal));
                             (response, false)
                         }
                         Err(panic) => {
-                            self.refused = true;
+                            self.framer.skip_body();
                             (middleware::panicked(&request, &panic), false)
                         }
                     }
@@ -508,8 +394,8 @@ impl Conn {
                 served.push(request);
             }
         }
-        if !self.closing && self.ready.len() == 0 && self.outgoing.is_none() {
-            if let Some(err) = self.refusal.take() {
+        if !self.closing && self.outgoing.is_none() {
+            if let Some(err) = self.framer.take_refusal() {
                 self.answer_refusal(err, cx.refusal_bodies);
             }
         }
@@ -527,13 +413,11 @@ impl Conn {
     /// out, no request or refusal waits, no byte is buffered or known to
     /// wait in the socket, and the connection stays open.
     pub(crate) fn settled(&self) -> bool {
-        matches!(self.reading, Reading::Idle)
+        self.framer.is_idle()
             && self.read_buf.is_empty()
             && !self.unframed
             && !self.maybe_readable
             && !self.read_closed
-            && self.ready.len() == 0
-            && self.refusal.is_none()
             && self.unsent() == 0
             && self.outgoing.is_none()
             && !self.closing
@@ -543,11 +427,11 @@ impl Conn {
 
     /// Where the connection is, for the metrics.
     pub(crate) fn state(&self) -> ConnState {
-        match (&self.outgoing, &self.reading) {
+        match (&self.outgoing, self.framer.phase()) {
             (Some(outgoing), _) if outgoing.stream().is_some() => ConnState::Streaming,
             (Some(_), _) => ConnState::Writing,
             _ if self.unsent() > 0 || self.lingering.is_some() => ConnState::Writing,
-            (None, Reading::Head { .. } | Reading::Body(_)) => ConnState::Reading,
+            (None, Phase::Head { .. } | Phase::Body { .. }) => ConnState::Reading,
             (None, _) => ConnState::Idle,
         }
     }
@@ -560,7 +444,7 @@ impl Conn {
     /// The server is gone: answer 503 with one write that does not wait, and
     /// let the connection close.
     pub(crate) fn refuse_at_exit(&mut self, bodies: &RefusalBodies) {
-        self.ready.clear();
+        self.framer.stop();
         encode::overloaded(&mut self.write_buf, bodies);
         let _ = self.flush(Instant::now());
     }
@@ -569,14 +453,27 @@ impl Conn {
         self.counts.refusal(err.status());
         encode::refusal(&mut self.write_buf, err, bodies);
         self.closing = true;
-        self.refused = true;
     }
 
     fn stop_reading(&mut self) {
         self.closing = true;
-        self.reading = Reading::Done;
-        self.ready.clear();
-        self.refusal = None;
+        self.framer.stop();
+    }
+
+    /// Frames the requests `read_buf` holds.
+    fn frame(&mut self, cx: &mut LoopCx<'_>) {
+        let spares = &mut *cx.spares;
+        let mut spare_request = || spares.request();
+        let mut frame_cx = FrameCx {
+            limits: cx.limits,
+            heads: cx.service,
+            budget: cx.memory,
+            spare_request: &mut spare_request,
+            now: cx.now,
+        };
+        self.unframed = self
+            .framer
+            .frame(&mut self.read_buf, self.peer_closed, &mut frame_cx);
     }
 
     /// Reads once into `scratch` and appends what came to `read_buf`.
@@ -651,7 +548,7 @@ impl Conn {
     /// down our side and discard input for a while first. A connection that
     /// ends with a reset anyway closes at once.
     fn close_or_linger(&mut self, now: Instant) -> Next {
-        let unread = !self.read_buf.is_empty() || self.maybe_readable || self.refused;
+        let unread = !self.read_buf.is_empty() || self.maybe_readable || self.framer.input_left();
         if self.peer_closed || !unread || self.reset {
             return Next::Close;
         }
@@ -691,9 +588,7 @@ impl Conn {
             spares.reclaim(&mut self.write_buf);
         }
         // Room for pipelined requests, kept after a client pipelined.
-        if self.ready.rest.capacity() > 0 {
-            self.ready.rest = VecDeque::new();
-        }
+        self.framer.shrink();
     }
 }
 
