@@ -17,4 +17,5 @@ pub(crate) mod spool;
 pub mod test_client;
 #[cfg(test)]
 mod token_model;
+pub(crate) mod transport;
 pub(crate) mod workers;

@@ -11,8 +11,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::time::Instant;
 
-use mio::net::TcpStream;
-
+use super::transport::Transport;
 use crate::protocol::encode::{self, Framing};
 use crate::response::Body;
 use crate::stream::{BodyStream, Pulled};
@@ -115,7 +114,7 @@ impl Outgoing {
     pub(crate) fn step(
         &mut self,
         out: &mut Vec<u8>,
-        socket: &mut TcpStream,
+        socket: &mut impl Transport,
         window: usize,
         on_worker: bool,
         now: Instant,
@@ -306,7 +305,7 @@ fn send_file(
     file: &File,
     offset: &mut u64,
     owed: &mut u64,
-    socket: &mut TcpStream,
+    socket: &mut impl Transport,
     out: &mut Vec<u8>,
 ) -> Step {
     if !out.is_empty() {
@@ -317,7 +316,7 @@ fn send_file(
         return Step::Done { close: false };
     }
     let count = usize::try_from(*owed).map_or(FILE_CHUNK, |owed| owed.min(FILE_CHUNK));
-    match sendfile(socket, file, offset, count, out) {
+    match socket.send_file(file, offset, count, out) {
         Ok(0) => {
             log::error!("a file being sent ended {owed} bytes early (truncated on disk?)");
             Step::Failed
@@ -336,40 +335,4 @@ fn send_file(
             Step::Failed
         }
     }
-}
-
-/// Zero-copy where the OS has it: the kernel moves the bytes, and `offset`
-/// advances by what it sent.
-#[cfg(any(target_os = "linux", target_os = "android"))]
-fn sendfile(
-    socket: &TcpStream,
-    file: &File,
-    offset: &mut u64,
-    count: usize,
-    _out: &mut Vec<u8>,
-) -> io::Result<usize> {
-    loop {
-        match rustix::fs::sendfile(socket, file, Some(offset), count) {
-            Err(rustix::io::Errno::INTR) => {}
-            other => return other.map_err(io::Error::from),
-        }
-    }
-}
-
-/// Elsewhere: read the window into the write buffer, which the caller
-/// flushes as any other output.
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn sendfile(
-    _socket: &TcpStream,
-    file: &File,
-    offset: &mut u64,
-    count: usize,
-    out: &mut Vec<u8>,
-) -> io::Result<usize> {
-    use std::os::unix::fs::FileExt;
-    out.resize(count, 0);
-    let n = file.read_at(out, *offset)?;
-    out.truncate(n);
-    *offset += n as u64;
-    Ok(n)
 }

@@ -3,9 +3,9 @@
 //! calls [`Conn::serve`] once complete requests are queued. Whoever holds the
 //! `Conn` value owns the connection: it is never shared.
 
-use std::io::{self, Read, Write};
+use std::io;
 use std::mem;
-use std::net::{Shutdown, SocketAddr};
+use std::net::SocketAddr;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -15,6 +15,7 @@ use mio::net::TcpStream;
 use super::metrics::{ConnCounts, ConnState};
 use super::outgoing::Outgoing;
 use super::spool::Spool;
+use super::transport::Transport;
 use crate::application::middleware;
 use crate::application::service::Service;
 use crate::config::Limits;
@@ -39,13 +40,16 @@ const SLOW_HANDLER: Duration = Duration::from_millis(1);
 
 mod buffers;
 mod respond;
+#[cfg(test)]
+mod tests;
 
 pub(crate) use buffers::{Recycler, Served, LOOP_SPARES};
 
 use respond::{BodyProgress, LOOP_WINDOWS, WORKER_WINDOWS};
 
-pub(crate) struct Conn {
-    stream: TcpStream,
+/// `T` is the socket: a TCP stream, or an in-memory one in the tests.
+pub(crate) struct Conn<T = TcpStream> {
+    stream: T,
     /// The connection's slot in the event loop, and its poll token.
     pub(crate) key: usize,
     /// Bytes read and not yet framed into a request.
@@ -66,10 +70,8 @@ pub(crate) struct Conn {
     worker_wanted: bool,
     /// When output last stalled, or the connection last went idle.
     since: Instant,
-    /// Close once `write_buf` is flushed.
-    closing: bool,
-    /// Our side is shut down for writing; we discard input until EOF.
-    lingering: Option<usize>,
+    /// Whether and how the connection ends.
+    ending: Ending,
     /// The socket may hold unread bytes: readiness is edge-triggered, so this
     /// stays set until a read comes back short or would block.
     pub(crate) maybe_readable: bool,
@@ -78,15 +80,26 @@ pub(crate) struct Conn {
     pub(crate) read_closed: bool,
     /// The client closed its side (EOF).
     peer_closed: bool,
-    /// A write failed: the connection is dead.
-    broken: bool,
-    /// A body framed by the close broke off: the connection ends with a
-    /// reset, and never a FIN, which would say the body was complete.
-    reset: bool,
     /// Its last request kept the application more than [`SLOW_HANDLER`].
     pub(crate) slow: bool,
     /// Counts for the server's metrics, taken by the loop.
     pub(crate) counts: ConnCounts,
+}
+
+/// Whether and how a connection ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    /// It stays open for the next request.
+    Open,
+    /// It closes once the output is flushed. `reset`: a body framed by the
+    /// close broke off, so it ends with a reset, never a FIN, which would
+    /// say the body was complete.
+    AfterOutput { reset: bool },
+    /// Our side is shut down for writing, and what the client still sends
+    /// is discarded until its EOF: `discarded` bytes so far.
+    Lingering { discarded: usize },
+    /// A write failed: the connection is dead.
+    Broken,
 }
 
 /// What the event loop should do with a connection after [`Conn::advance`].
@@ -130,8 +143,8 @@ pub(crate) struct LoopCx<'a> {
     pub(crate) draining: bool,
 }
 
-impl Conn {
-    pub(crate) fn new(stream: TcpStream, key: usize, peer_addr: SocketAddr, now: Instant) -> Conn {
+impl<T: Transport> Conn<T> {
+    pub(crate) fn new(stream: T, key: usize, peer_addr: SocketAddr, now: Instant) -> Conn<T> {
         Conn {
             stream,
             key,
@@ -143,15 +156,12 @@ impl Conn {
             outgoing: None,
             worker_wanted: false,
             since: now,
-            closing: false,
-            lingering: None,
+            ending: Ending::Open,
             // Registration reports data that is already waiting, so there is
             // no need to try a read before the first event.
             maybe_readable: false,
             read_closed: false,
             peer_closed: false,
-            broken: false,
-            reset: false,
             slow: false,
             counts: ConnCounts::default(),
         }
@@ -161,7 +171,7 @@ impl Conn {
     /// output, read and frame requests, answer refusals, and say what next.
     pub(crate) fn advance(&mut self, cx: &mut LoopCx<'_>) -> Next {
         loop {
-            if self.broken {
+            if self.ending == Ending::Broken {
                 return Next::Close;
             }
             if self.written < self.write_buf.len() {
@@ -171,8 +181,8 @@ impl Conn {
                     Err(_) => return Next::Close,
                 }
             }
-            if self.lingering.is_some() {
-                return self.discard(cx.scratch);
+            if let Ending::Lingering { discarded } = self.ending {
+                return self.discard(discarded, cx.scratch);
             }
             if cx.draining && self.outgoing.as_ref().is_some_and(|o| o.stream().is_some()) {
                 // A stream may never end by itself: end it cleanly now, and
@@ -189,8 +199,8 @@ impl Conn {
                     BodyProgress::Waiting => return self.watch_for_eof(cx),
                 }
             }
-            if self.closing {
-                return self.close_or_linger(cx.now);
+            if let Ending::AfterOutput { reset } = self.ending {
+                return self.close_or_linger(reset, cx.now);
             }
             if self.framer.has_requests() {
                 return Next::Dispatch;
@@ -205,7 +215,7 @@ impl Conn {
             }
             match self.framer.phase() {
                 Phase::Done => {
-                    self.closing = true;
+                    self.close_after_output();
                     continue;
                 }
                 Phase::Idle { .. } if cx.draining && self.read_buf.is_empty() && !self.unframed => {
@@ -236,7 +246,8 @@ impl Conn {
     /// When the connection must be looked at again if nothing happens;
     /// `None` when that lies past what the clock can represent.
     pub(crate) fn deadline(&self, limits: &Limits) -> Option<Instant> {
-        let (from, timeout) = if self.lingering.is_some() {
+        let lingering = matches!(self.ending, Ending::Lingering { .. });
+        let (from, timeout) = if lingering {
             (self.since, LINGER_TIME)
         } else if self.written < self.write_buf.len() {
             (self.since, limits.write_timeout)
@@ -284,12 +295,13 @@ impl Conn {
             return self.advance(cx);
         }
         let reading = matches!(self.framer.phase(), Phase::Head { .. } | Phase::Body { .. });
+        let lingering = matches!(self.ending, Ending::Lingering { .. });
         if stalled {
             self.counts.write_timeouts += 1;
-        } else if !reading && self.lingering.is_none() {
+        } else if !reading && !lingering {
             self.counts.idle_closes += 1;
         }
-        if self.lingering.is_some() || stalled || !reading {
+        if lingering || stalled || !reading {
             return Next::Close;
         }
         self.framer.refuse(RequestError::Timeout);
@@ -308,7 +320,7 @@ impl Conn {
         self.counts.shed += 1;
         self.counts.refusal(http::StatusCode::SERVICE_UNAVAILABLE);
         encode::overloaded(&mut self.write_buf, &cx.limits.refusal_bodies);
-        self.closing = true;
+        self.close_after_output();
         self.advance(cx)
     }
 
@@ -329,7 +341,7 @@ impl Conn {
         loop {
             if self.outgoing.is_some() {
                 let pumped = self.pump(window, true, started, WORKER_WINDOWS);
-                if !matches!(pumped, BodyProgress::Finished) || self.closing {
+                if !matches!(pumped, BodyProgress::Finished) || self.ending != Ending::Open {
                     break;
                 }
                 started = Instant::now();
@@ -394,7 +406,7 @@ impl Conn {
                 served.push(request);
             }
         }
-        if !self.closing && self.outgoing.is_none() {
+        if self.ending == Ending::Open && self.outgoing.is_none() {
             if let Some(err) = self.framer.take_refusal() {
                 self.answer_refusal(err, cx.refusal_bodies);
             }
@@ -420,9 +432,7 @@ impl Conn {
             && !self.read_closed
             && self.unsent() == 0
             && self.outgoing.is_none()
-            && !self.closing
-            && !self.broken
-            && self.lingering.is_none()
+            && self.ending == Ending::Open
     }
 
     /// Where the connection is, for the metrics.
@@ -430,7 +440,9 @@ impl Conn {
         match (&self.outgoing, self.framer.phase()) {
             (Some(outgoing), _) if outgoing.stream().is_some() => ConnState::Streaming,
             (Some(_), _) => ConnState::Writing,
-            _ if self.unsent() > 0 || self.lingering.is_some() => ConnState::Writing,
+            _ if self.unsent() > 0 || matches!(self.ending, Ending::Lingering { .. }) => {
+                ConnState::Writing
+            }
             (None, Phase::Head { .. } | Phase::Body { .. }) => ConnState::Reading,
             (None, _) => ConnState::Idle,
         }
@@ -452,12 +464,20 @@ impl Conn {
     fn answer_refusal(&mut self, err: RequestError, bodies: &RefusalBodies) {
         self.counts.refusal(err.status());
         encode::refusal(&mut self.write_buf, err, bodies);
-        self.closing = true;
+        self.close_after_output();
     }
 
     fn stop_reading(&mut self) {
-        self.closing = true;
+        self.close_after_output();
         self.framer.stop();
+    }
+
+    /// The connection closes once its output is out, unless it ends
+    /// otherwise already.
+    fn close_after_output(&mut self) {
+        if self.ending == Ending::Open {
+            self.ending = Ending::AfterOutput { reset: false };
+        }
     }
 
     /// Frames the requests `read_buf` holds.
@@ -509,20 +529,12 @@ impl Conn {
     /// that makes progress restarts the write timeout: it bounds a pause, not
     /// the whole transfer.
     fn flush(&mut self, now: Instant) -> io::Result<bool> {
+        // The head of a file response: the file's first bytes follow.
         let more = self.outgoing.as_ref().is_some_and(|o| o.is_file());
         while self.written < self.write_buf.len() {
-            let pending = &self.write_buf[self.written..];
-            let sent = if more {
-                // The head of a file response: the kernel holds it for the
-                // file's first bytes instead of sending a small segment.
-                rustix::net::send(&self.stream, pending, rustix::net::SendFlags::MORE)
-                    .map_err(io::Error::from)
-            } else {
-                self.stream.write(pending)
-            };
-            match sent {
+            match self.stream.write(&self.write_buf[self.written..], more) {
                 Ok(0) => {
-                    self.broken = true;
+                    self.ending = Ending::Broken;
                     return Err(io::ErrorKind::WriteZero.into());
                 }
                 Ok(n) => {
@@ -533,7 +545,7 @@ impl Conn {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    self.broken = true;
+                    self.ending = Ending::Broken;
                     return Err(e);
                 }
             }
@@ -547,31 +559,33 @@ impl Conn {
     /// destroy the response before the client reads it; in that case shut
     /// down our side and discard input for a while first. A connection that
     /// ends with a reset anyway closes at once.
-    fn close_or_linger(&mut self, now: Instant) -> Next {
+    fn close_or_linger(&mut self, reset: bool, now: Instant) -> Next {
         let unread = !self.read_buf.is_empty() || self.maybe_readable || self.framer.input_left();
-        if self.peer_closed || !unread || self.reset {
+        if self.peer_closed || !unread || reset {
             return Next::Close;
         }
-        if self.stream.shutdown(Shutdown::Write).is_err() {
+        if self.stream.shutdown_write().is_err() {
             return Next::Close;
         }
         self.read_buf = Vec::new();
-        self.lingering = Some(0);
+        self.ending = Ending::Lingering { discarded: 0 };
         self.since = now;
         Next::Wait
     }
 
-    fn discard(&mut self, scratch: &mut [u8]) -> Next {
+    /// Reads and drops what the client still sends, `discarded` bytes of
+    /// it before: until its EOF, or a bound.
+    fn discard(&mut self, mut discarded: usize, scratch: &mut [u8]) -> Next {
         loop {
             match self.stream.read(scratch) {
                 Ok(0) => return Next::Close,
                 Ok(n) => {
                     self.counts.bytes_read += n as u64;
-                    let total = self.lingering.unwrap_or(0) + n;
-                    if total > LINGER_BYTES {
+                    discarded += n;
+                    if discarded > LINGER_BYTES {
                         return Next::Close;
                     }
-                    self.lingering = Some(total);
+                    self.ending = Ending::Lingering { discarded };
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Next::Wait,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

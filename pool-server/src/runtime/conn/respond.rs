@@ -1,16 +1,16 @@
 //! Sending a response whose body is not in memory: encoding its head,
 //! then moving its body a window at a time, on a worker or in the loop.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use http::{Method, StatusCode, Version};
-use rustix::net::sockopt;
 
-use super::{Conn, LoopCx, Next, WorkerCx};
+use super::{Conn, Ending, LoopCx, Next, WorkerCx};
 use crate::protocol::encode::{self, Framing, Persist};
 use crate::request::Request;
 use crate::response::Response;
 use crate::runtime::outgoing::{Outgoing, Step};
+use crate::runtime::transport::Transport;
 
 /// Windows of a body one turn may move before it lets the others run: on a
 /// worker (a job), and in the loop (one connection's turn).
@@ -31,7 +31,7 @@ pub(super) enum BodyProgress {
     Yield,
 }
 
-impl Conn {
+impl<T: Transport> Conn<T> {
     /// Encodes the head of `response` (and its body when it is in memory),
     /// and keeps any other body as the one in progress. Returns whether the
     /// connection stays open after it.
@@ -134,7 +134,7 @@ impl Conn {
                 Step::Failed => self.end_unfinished(framing),
                 Step::FellBehind => {
                     self.end_unfinished(framing);
-                    self.broken = true;
+                    self.ending = Ending::Broken;
                 }
             }
         }
@@ -148,7 +148,7 @@ impl Conn {
                 Step::Failed => self.end_unfinished(outgoing.framing()),
                 Step::FellBehind => {
                     self.end_unfinished(outgoing.framing());
-                    self.broken = true;
+                    self.ending = Ending::Broken;
                 }
                 _ => self.stop_reading(),
             }
@@ -165,8 +165,10 @@ impl Conn {
         self.outgoing = None;
         self.stop_reading();
         if framing == Framing::UntilClose {
-            self.reset = true;
-            if let Err(err) = sockopt::set_socket_linger(&self.stream, Some(Duration::ZERO)) {
+            if self.ending != Ending::Broken {
+                self.ending = Ending::AfterOutput { reset: true };
+            }
+            if let Err(err) = self.stream.reset_on_close() {
                 log::debug!("cannot set SO_LINGER to end a broken body with a reset: {err}");
             }
         }
