@@ -16,6 +16,7 @@ use crate::error::Error;
 use crate::protocol::{body, encode, error::RequestError, framer, parse};
 use crate::request::Request;
 use crate::response::Response;
+use crate::runtime::conn::memory;
 
 /// Why the protocol layer refused a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -286,6 +287,57 @@ impl std::fmt::Debug for Exchange {
             .field("keep_alive", &self.keep_alive)
             .field("body_waits", &self.body_waits)
             .finish_non_exhaustive()
+    }
+}
+
+/// Connections served over an in-memory socket, one at a time, by the real
+/// connection code (see `runtime/conn/memory`): an application that echoes
+/// each request (`METHOD /path body`), and answers `/file` (40,000 bytes)
+/// from a file and `/reader` (100,000 bytes of `r`) from a reader.
+pub struct MemoryConnections(memory::Harness);
+
+/// What a connection wrote back, and how it ended.
+#[derive(Debug)]
+pub struct Written {
+    /// The bytes the client received.
+    pub out: Vec<u8>,
+    /// The server shut its side down first (a lingering close).
+    pub shut_down: bool,
+    /// The server ended the connection with a reset.
+    pub reset: bool,
+}
+
+impl MemoryConnections {
+    /// The application, and a loop's buffers kept across connections.
+    pub fn new() -> MemoryConnections {
+        MemoryConnections(memory::Harness::new())
+    }
+
+    /// Serves one connection that receives `sent`, then EOF, until it
+    /// closes. `seed`: reads, writes and arrivals take random amounts or
+    /// would block; `None`: everything is ready at once.
+    ///
+    /// # Panics
+    /// When the connection never closes.
+    pub fn serve(&mut self, sent: &[u8], seed: Option<u64>) -> Written {
+        let pipe = self.0.run(sent, seed);
+        Written {
+            out: pipe.out,
+            shut_down: pipe.shut,
+            reset: pipe.reset,
+        }
+    }
+}
+
+impl Default for MemoryConnections {
+    fn default() -> Self {
+        MemoryConnections::new()
+    }
+}
+
+impl std::fmt::Debug for MemoryConnections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryConnections").finish_non_exhaustive()
     }
 }
 

@@ -88,7 +88,11 @@ impl Transport for TcpStream {
 }
 
 /// Reads `count` bytes of `file` at `offset` into `out`, advancing `offset`.
-#[cfg(any(test, not(any(target_os = "linux", target_os = "android"))))]
+#[cfg(any(
+    test,
+    feature = "internals",
+    not(any(target_os = "linux", target_os = "android"))
+))]
 pub(crate) fn read_file_into(
     file: &File,
     offset: &mut u64,

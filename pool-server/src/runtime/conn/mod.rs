@@ -39,6 +39,8 @@ const KEEP_BUFFER: usize = 16 * 1024;
 const SLOW_HANDLER: Duration = Duration::from_millis(1);
 
 mod buffers;
+#[cfg(any(test, feature = "internals"))]
+pub(crate) mod memory;
 mod respond;
 #[cfg(test)]
 mod tests;
