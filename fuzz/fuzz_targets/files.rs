@@ -202,7 +202,10 @@ fn conditional(text: &str) {
     );
     // The response's Date: the modification's second or the next, so a
     // date validator is weak, then strong.
-    for date in [modified.unwrap_or(0), modified.unwrap_or(0).saturating_add(1)] {
+    for date in [
+        modified.unwrap_or(0),
+        modified.unwrap_or(0).saturating_add(1),
+    ] {
         if_range(&headers, &etag, modified, date);
     }
 }

@@ -199,9 +199,7 @@ fn framing_follows_the_rules(head: &Head, theirs: &httparse::Request<'_, '_>) {
 /// it) is a URI host and port: none of the bytes that end or break one, and
 /// the http crate reads it as an authority without user info.
 fn host_is_valid(host: &[u8]) {
-    let forbidden = |b: &u8| {
-        !b.is_ascii_graphic() || b"/?#@<>\"\\{}|^`".contains(b)
-    };
+    let forbidden = |b: &u8| !b.is_ascii_graphic() || b"/?#@<>\"\\{}|^`".contains(b);
     assert!(!host.iter().any(forbidden), "host {host:?} accepted");
     if !host.is_empty() {
         let authority = std::str::from_utf8(host).unwrap();
