@@ -17,77 +17,11 @@
 use std::cell::RefCell;
 
 use libfuzzer_sys::fuzz_target;
-use pool_server::__internals::{BodyDecoder, MemoryConnections};
+use pool_server::__internals::{answers, Answer, MemoryConnections};
 use pool_server_fuzz::seed_and_rest;
 
 thread_local! {
     static CONNECTIONS: RefCell<MemoryConnections> = RefCell::new(MemoryConnections::new());
-}
-
-/// One final response: status, fields but `Date`, body.
-#[derive(Debug, PartialEq, Eq)]
-struct Answer {
-    status: u16,
-    fields: Vec<(String, Vec<u8>)>,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    fn field(&self, name: &str) -> Option<&[u8]> {
-        self.fields
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_slice())
-    }
-}
-
-/// Splits what the client received into final responses, skipping
-/// `100 Continue`.
-fn answers(mut out: &[u8]) -> Vec<Answer> {
-    let mut seen = Vec::new();
-    while !out.is_empty() {
-        let mut slots = [httparse::EMPTY_HEADER; 16];
-        let mut res = httparse::Response::new(&mut slots);
-        let Ok(httparse::Status::Complete(n)) = res.parse(out) else {
-            panic!("not a response: {:?}", String::from_utf8_lossy(out));
-        };
-        let status = res.code.unwrap();
-        let fields: Vec<(String, Vec<u8>)> = res
-            .headers
-            .iter()
-            .map(|h| (h.name.to_ascii_lowercase(), h.value.to_vec()))
-            .filter(|(name, _)| name != "date")
-            .collect();
-        out = &out[n..];
-        if status == 100 {
-            assert!(fields.is_empty(), "100 Continue has no fields");
-            continue;
-        }
-        let mut answer = Answer {
-            status,
-            fields,
-            body: Vec::new(),
-        };
-        if answer.field("x-method") == Some(b"HEAD") {
-            // The head says what a GET would get; no body follows.
-        } else if let Some(len) = answer.field("content-length") {
-            let len: usize = std::str::from_utf8(len).unwrap().parse().unwrap();
-            answer.body = out[..len].to_vec();
-            out = &out[len..];
-        } else if answer.field("transfer-encoding").is_some() {
-            let (used, done) = BodyDecoder::chunked()
-                .decode(out, &mut answer.body, u64::MAX, 1024)
-                .expect("a well-formed chunked body");
-            assert!(done, "a chunked body that ends");
-            out = &out[used..];
-        } else {
-            // Delimited by the close.
-            answer.body = out.to_vec();
-            out = &[];
-        }
-        seen.push(answer);
-    }
-    seen
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -106,7 +40,7 @@ fuzz_target!(|data: &[u8]| {
             expected,
             "answered differently with other readiness"
         );
-        let closes = |a: &Answer| a.field("connection") == Some(b"close");
+        let closes = |a: &Answer| a.field("connection") == Some("close");
         if let Some(i) = expected.iter().position(closes) {
             assert_eq!(i + 1, expected.len(), "answers after a close");
         }

@@ -16,7 +16,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use pool_server::__internals::{
-    encode_refusal, encode_response, Exchange, Framer, HeadRules, Limits, Persist, Phase, Refusal,
+    answers, encode_refusal, encode_response, Exchange, Framer, HeadRules, Limits, Persist, Phase,
+    Refusal,
 };
 use pool_server::{Method, Response, Version};
 use pool_server_fuzz::{pieces, seed_and_rest, Rng};
@@ -42,7 +43,7 @@ struct Framed {
 
 impl Framed {
     fn new(ex: &Exchange) -> Framed {
-        let req = &ex.request;
+        let req = ex.request();
         Framed {
             method: req.method().clone(),
             target: match req.query() {
@@ -56,7 +57,7 @@ impl Framed {
                 .map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec()))
                 .collect(),
             body: req.body().to_vec(),
-            keep_alive: ex.keep_alive,
+            keep_alive: ex.keep_alive(),
         }
     }
 }
@@ -112,7 +113,7 @@ impl Conn {
             let more = self.framer.frame(&mut self.input, eof);
             let mut resumed = false;
             while let Some(ex) = self.framer.next_request() {
-                if ex.body_waits {
+                if ex.body_waits() {
                     self.framer.begin_body(ex);
                     resumed = true;
                     break;
@@ -194,29 +195,20 @@ fn answer(
     expected
 }
 
-/// Parses `out` as consecutive responses: (status, body length, close).
-fn responses(mut out: &[u8]) -> Vec<(u16, usize, bool)> {
-    let mut seen = Vec::new();
-    while !out.is_empty() {
-        let mut slots = [httparse::EMPTY_HEADER; 16];
-        let mut res = httparse::Response::new(&mut slots);
-        let Ok(httparse::Status::Complete(n)) = res.parse(out) else {
-            panic!("not a response: {:?}", String::from_utf8_lossy(out));
-        };
-        let field = |name: &str| {
-            res.headers
-                .iter()
-                .find(|h| h.name.eq_ignore_ascii_case(name))
-                .map(|h| std::str::from_utf8(h.value).unwrap().to_owned())
-        };
-        let length: usize = field("content-length").expect("a length").parse().unwrap();
-        let close = field("connection").as_deref() == Some("close");
-        let head_only = field("x-method").as_deref() == Some("HEAD");
-        let body = if head_only { 0 } else { length };
-        seen.push((res.code.unwrap(), body, close));
-        out = &out[n + body..];
-    }
-    seen
+/// Splits `out` into responses: (status, body length, close). Each has
+/// a `Content-Length`, as an in-memory echo and a refusal get.
+fn responses(out: &[u8]) -> Vec<(u16, usize, bool)> {
+    answers(out)
+        .iter()
+        .map(|a| {
+            assert!(a.field("content-length").is_some(), "a length: {a:?}");
+            (
+                a.status,
+                a.body.len(),
+                a.field("connection") == Some("close"),
+            )
+        })
+        .collect()
 }
 
 fuzz_target!(|data: &[u8]| {

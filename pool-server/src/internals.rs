@@ -17,6 +17,7 @@ use crate::protocol::{body, encode, error::RequestError, framer, parse};
 use crate::request::Request;
 use crate::response::Response;
 use crate::runtime::conn::memory;
+pub use crate::runtime::conn::memory::{answers, Answer};
 
 /// Why the protocol layer refused a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,15 +177,24 @@ pub struct Framer {
 }
 
 /// A framed request (see `protocol::framer::Exchange`).
-pub struct Exchange {
-    /// The request, its body read unless `body_waits`.
-    pub request: Request,
+pub struct Exchange(framer::Exchange);
+
+impl Exchange {
+    /// The request, its body read unless [`body_waits`](Self::body_waits).
+    pub fn request(&self) -> &Request {
+        &self.0.request
+    }
+
     /// The client wants the connection kept.
-    pub keep_alive: bool,
+    pub fn keep_alive(&self) -> bool {
+        self.0.keep_alive
+    }
+
     /// Its guards have not run and its body is not read: pass it to
     /// [`Framer::begin_body`] as a passed guard would.
-    pub body_waits: bool,
-    inner: framer::Exchange,
+    pub fn body_waits(&self) -> bool {
+        self.0.unread.is_some()
+    }
 }
 
 /// Where the reading side is (see `protocol::framer::Phase`).
@@ -227,15 +237,7 @@ impl Framer {
 
     /// The next framed request.
     pub fn next_request(&mut self) -> Option<Exchange> {
-        let mut inner = self.inner.next_request()?;
-        let blank = Request::blank(inner.request.peer_addr);
-        let request = std::mem::replace(&mut *inner.request, blank);
-        Some(Exchange {
-            request,
-            keep_alive: inner.keep_alive,
-            body_waits: inner.unread.is_some(),
-            inner,
-        })
+        self.inner.next_request().map(Exchange)
     }
 
     /// Reads the body of `exchange` next, as when its guards pass.
@@ -243,15 +245,16 @@ impl Framer {
     /// # Panics
     /// When its body does not wait.
     pub fn begin_body(&mut self, exchange: Exchange) {
-        let mut inner = exchange.inner;
-        let unread = inner
-            .unread
-            .take()
-            .expect("a body that waits for its guards");
-        *inner.request = exchange.request;
+        let framer::Exchange {
+            request,
+            keep_alive,
+            unread,
+            ..
+        } = exchange.0;
+        let unread = unread.expect("a body that waits for its guards");
         let now = std::time::Instant::now();
         self.inner
-            .begin_body(inner.request, inner.keep_alive, *unread, &self.limits, now);
+            .begin_body(request, keep_alive, *unread, &self.limits, now);
     }
 
     /// The refusal that ended the reading, once no request waits before it.
@@ -283,10 +286,10 @@ impl std::fmt::Debug for Framer {
 impl std::fmt::Debug for Exchange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Exchange")
-            .field("request", &self.request)
-            .field("keep_alive", &self.keep_alive)
-            .field("body_waits", &self.body_waits)
-            .finish_non_exhaustive()
+            .field("request", self.request())
+            .field("keep_alive", &self.keep_alive())
+            .field("body_waits", &self.body_waits())
+            .finish()
     }
 }
 

@@ -1,7 +1,8 @@
 //! A connection over an in-memory socket whose readiness is chosen at
 //! random: the client's bytes arrive in random pieces, reads and writes take
-//! random amounts or would block. For the connection's tests, and through
-//! `__internals` for the `connection` fuzz target and benchmark.
+//! random amounts or would block; and what its client reads, split into
+//! answers. For the connection's tests, and through `__internals` for the
+//! fuzz targets and the `connection` benchmark.
 
 use std::fs::File;
 use std::io::{self, Write as _};
@@ -12,6 +13,7 @@ use std::time::Instant;
 use super::{Conn, LoopCx, Next, Recycler, WorkerCx, LOOP_SPARES};
 use crate::application::service::Service;
 use crate::config::Limits;
+use crate::protocol::body::BodyDecoder;
 use crate::protocol::forwarded::{ProxyHeader, TrustedProxies};
 use crate::request::{BodyMemory, Request};
 use crate::response::Response;
@@ -241,4 +243,94 @@ impl Harness {
         }
         panic!("the connection never closed");
     }
+}
+
+/// One final response as the client reads it: status, fields (names in
+/// lower case) but the dates (the clock's, and a file's, which each
+/// harness makes anew), body.
+#[derive(PartialEq, Eq)]
+pub struct Answer {
+    /// The status code.
+    pub status: u16,
+    /// Name and value of each field, in order.
+    pub fields: Vec<(String, String)>,
+    /// The body, decoded from its framing.
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    /// The value of the first field named `name` (in lower case).
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let start = &self.body[..self.body.len().min(32)];
+        f.debug_struct("Answer")
+            .field("status", &self.status)
+            .field("fields", &self.fields)
+            .field("body_len", &self.body.len())
+            .field("body_start", &String::from_utf8_lossy(start))
+            .finish()
+    }
+}
+
+/// Splits what a client received into final responses, skipping
+/// `100 Continue`. Those that name `HEAD` in `x-method` have no body after
+/// their head; one with neither a length nor chunks ends at the close.
+///
+/// # Panics
+/// When `out` is not a sequence of well-formed responses.
+pub fn answers(mut out: &[u8]) -> Vec<Answer> {
+    let mut seen = Vec::new();
+    while !out.is_empty() {
+        let mut slots = [httparse::EMPTY_HEADER; 16];
+        let mut res = httparse::Response::new(&mut slots);
+        let Ok(httparse::Status::Complete(n)) = res.parse(out) else {
+            panic!("not a response: {:?}", String::from_utf8_lossy(out));
+        };
+        let status = res.code.expect("a complete response has a status");
+        let fields: Vec<(String, String)> = res
+            .headers
+            .iter()
+            .map(|h| {
+                let value = String::from_utf8_lossy(h.value).into_owned();
+                (h.name.to_ascii_lowercase(), value)
+            })
+            .filter(|(name, _)| name != "date" && name != "last-modified")
+            .collect();
+        out = &out[n..];
+        if status == 100 {
+            assert!(fields.is_empty(), "100 Continue has no fields");
+            continue;
+        }
+        let mut answer = Answer {
+            status,
+            fields,
+            body: Vec::new(),
+        };
+        if answer.field("x-method") == Some("HEAD") {
+            // The head says what a GET would get; no body follows.
+        } else if let Some(len) = answer.field("content-length") {
+            let len: usize = len.parse().expect("a numeric Content-Length");
+            answer.body = out[..len].to_vec();
+            out = &out[len..];
+        } else if answer.field("transfer-encoding").is_some() {
+            let decoded = BodyDecoder::chunked()
+                .decode(out, &mut answer.body, u64::MAX, 1024)
+                .expect("a well-formed chunked body");
+            assert!(decoded.done, "a chunked body that ends");
+            out = &out[decoded.consumed..];
+        } else {
+            answer.body = out.to_vec();
+            out = &[];
+        }
+        seen.push(answer);
+    }
+    seen
 }

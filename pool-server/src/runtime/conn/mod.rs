@@ -41,7 +41,9 @@ const KEEP_BUFFER: usize = 16 * 1024;
 const SLOW_HANDLER: Duration = Duration::from_millis(1);
 
 mod buffers;
+// Its `pub` items are what `__internals` re-exports for the fuzz targets.
 #[cfg(any(test, feature = "internals"))]
+#[cfg_attr(not(feature = "internals"), allow(unreachable_pub))]
 pub(crate) mod memory;
 mod respond;
 mod socket;

@@ -4,78 +4,11 @@
 //! pieces, reads and writes take random amounts or would block. Whatever
 //! the readiness, the client gets the same answers, in order.
 
-use super::memory::{Harness, Pipe, FILE_LEN, READER_LEN};
-use crate::protocol::body::BodyDecoder;
+use super::memory::{answers, Harness, Pipe, FILE_LEN, READER_LEN};
 use crate::protocol::framer::MAX_PIPELINE;
 
 fn run(sent: &[u8], seed: Option<u64>) -> Pipe {
     Harness::new().run(sent, seed)
-}
-
-/// One response as the client reads it: status, fields but the dates
-/// (the clock's and each run's new file's), body.
-#[derive(PartialEq, Eq)]
-struct Answer {
-    status: u16,
-    fields: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl std::fmt::Debug for Answer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let start = &self.body[..self.body.len().min(32)];
-        f.debug_struct("Answer")
-            .field("status", &self.status)
-            .field("fields", &self.fields)
-            .field("body_len", &self.body.len())
-            .field("body_start", &String::from_utf8_lossy(start))
-            .finish()
-    }
-}
-
-/// Splits what the server wrote into responses; those that name `HEAD` in
-/// `x-method` have no body after their head.
-fn answers(mut out: &[u8]) -> Vec<Answer> {
-    let mut seen = Vec::new();
-    while !out.is_empty() {
-        let mut slots = [httparse::EMPTY_HEADER; 16];
-        let mut res = httparse::Response::new(&mut slots);
-        let Ok(httparse::Status::Complete(n)) = res.parse(out) else {
-            panic!("not a response: {:?}", String::from_utf8_lossy(out));
-        };
-        let fields: Vec<(String, String)> = res
-            .headers
-            .iter()
-            .filter(|h| !["date", "last-modified"].contains(&&*h.name.to_ascii_lowercase()))
-            .map(|h| {
-                let value = String::from_utf8_lossy(h.value).into_owned();
-                (h.name.to_ascii_lowercase(), value)
-            })
-            .collect();
-        let status = res.code.unwrap();
-        out = &out[n..];
-        let field = |name: &str| fields.iter().find(|(n, _)| n == name).map(|(_, v)| v);
-        let mut body = Vec::new();
-        if field("x-method").is_some_and(|m| m == "HEAD") {
-            // The head says what a GET would get; no body follows.
-        } else if let Some(len) = field("content-length") {
-            let len: usize = len.parse().unwrap();
-            body.extend_from_slice(&out[..len]);
-            out = &out[len..];
-        } else if field("transfer-encoding").is_some() {
-            let done = BodyDecoder::chunked()
-                .decode(out, &mut body, u64::MAX, 1024)
-                .unwrap();
-            assert!(done.done, "a chunked body ends");
-            out = &out[done.consumed..];
-        }
-        seen.push(Answer {
-            status,
-            fields,
-            body,
-        });
-    }
-    seen
 }
 
 const EXCHANGE: &[u8] = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n\
